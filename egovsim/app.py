@@ -1,0 +1,132 @@
+"""The composition root: builds the ASGI application for some or all components.
+
+The simulator is a library first and a server second: :func:`running` starts it in-process
+for a test in one line, and the CLI serves the very same application with uvicorn::
+
+    async with running(Settings(data_dir=tmp)) as sim:
+        async with sim.client() as http:
+            await http.get("/healthz")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from fastapi import FastAPI, Request, Response
+
+from egovsim import __version__
+from egovsim.components import REGISTRY, Component, health_router, load_component
+from egovsim.health import aggregate_health
+from egovsim.kernel import Kernel
+from egovsim.problems import BodySizeLimit, install_problem_handlers
+from egovsim.settings import Settings
+from egovsim.tables import SCHEMA as KERNEL_SCHEMA
+
+log = logging.getLogger("egovsim")
+
+
+def build_app(settings: Settings, names: Sequence[str] | None = None) -> FastAPI:
+    """Assemble the application; a broken catalogue file fails here, before anything listens."""
+    names = list(names or REGISTRY)
+    if "kernel" not in names:
+        names.insert(0, "kernel")
+    components = [load_component(n) for n in names]
+    kernel = Kernel.build(settings, tuple(c.name for c in components))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await start(app)
+        try:
+            yield
+        finally:
+            await stop(app)
+
+    app = FastAPI(
+        title="egovsim",
+        version=__version__,
+        description="A local simulator of Kazakhstan's e-government service chain.",
+        lifespan=lifespan,
+    )
+    app.state.kernel = kernel
+    app.state.components = components
+    app.state.started = False
+    kernel._asgi_app = app
+    install_problem_handlers(app, kernel.refusals)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes, refusals=kernel.refusals)
+
+    distributed = len(components) < len(REGISTRY) or any(settings.component_url(n) for n in REGISTRY)
+    if distributed:
+
+        @app.middleware("http")
+        async def follow_shared_clock(request: Request, call_next):  # type: ignore[no-untyped-def]
+            await kernel.clock.refresh_if_stale()
+            response: Response = await call_next(request)
+            return response
+
+    for component in components:
+        for router in component.routers(kernel):
+            app.include_router(router)
+        app.include_router(health_router(component, kernel))
+
+    async def healthz():  # type: ignore[no-untyped-def]
+        return await aggregate_health(components, kernel)
+
+    app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], summary="health of every component here")
+    return app
+
+
+async def start(app: FastAPI) -> None:
+    """Migrate each component's tables, adopt the shared clock, record the boot."""
+    if app.state.started:
+        return
+    kernel: Kernel = app.state.kernel
+    components: list[Component] = app.state.components
+    schemas = [KERNEL_SCHEMA] + [c.schema for c in components if c.schema is not None]
+    await asyncio.to_thread(kernel.db.migrate, schemas)
+    await kernel.clock.load()
+    await kernel.trace.purge_older_than(kernel.settings.trace_retention_days)
+    for component in components:
+        await kernel.record_boot(component.name)
+    app.state.started = True
+    log.info("egovsim started: %s on %s", ", ".join(kernel.components), kernel.db.backend)
+
+
+async def stop(app: FastAPI) -> None:
+    if not app.state.started:
+        return
+    kernel: Kernel = app.state.kernel
+    await kernel.db.dispose()
+    app.state.started = False
+
+
+@dataclass
+class RunningSimulator:
+    app: FastAPI
+
+    @property
+    def kernel(self) -> Kernel:
+        kernel: Kernel = self.app.state.kernel
+        return kernel
+
+    def client(self, **kwargs: object) -> httpx.AsyncClient:
+        """An HTTP client talking to the in-process simulator through its public interface."""
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app),
+            base_url=self.kernel.settings.effective_public_url,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+@asynccontextmanager
+async def running(settings: Settings, components: Sequence[str] | None = None) -> AsyncIterator[RunningSimulator]:
+    app = build_app(settings, components)
+    await start(app)
+    try:
+        yield RunningSimulator(app)
+    finally:
+        await stop(app)

@@ -1,0 +1,76 @@
+"""The kernel object handed to every component: settings, storage, clock, calendar,
+catalogues and the trace journal. Components reach each other only over HTTP
+(:meth:`Kernel.client_for`), never through each other's code."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import httpx
+from fastapi import Request
+from sqlalchemy import insert
+
+from egovsim.calendar import KazakhstanCalendar
+from egovsim.catalog.loader import ServiceCatalog
+from egovsim.catalog.refusals import RefusalCatalog
+from egovsim.clock import SimulatedClock, to_us, wall_now
+from egovsim.security import check_admin, resolve_admin_token
+from egovsim.settings import Settings
+from egovsim.storage import Database
+from egovsim.tables import boots
+from egovsim.trace import TraceJournal
+
+
+@dataclass
+class Kernel:
+    settings: Settings
+    db: Database
+    calendar: KazakhstanCalendar
+    clock: SimulatedClock
+    services: ServiceCatalog
+    refusals: RefusalCatalog
+    trace: TraceJournal
+    admin_token: str
+    components: tuple[str, ...]
+    _asgi_app: object | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, settings: Settings, components: tuple[str, ...]) -> Kernel:
+        """Load and validate everything that can fail before the server listens."""
+        services = ServiceCatalog.load(settings.catalog_dir)
+        refusals = RefusalCatalog.load()
+        db = Database(settings.effective_database_url)
+        calendar = KazakhstanCalendar()
+        clock = SimulatedClock(db, settings, calendar)
+        return cls(
+            settings, db, calendar, clock, services, refusals, TraceJournal(db, clock),
+            resolve_admin_token(settings), components,
+        )
+
+    async def record_boot(self, component: str) -> None:
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                insert(boots).values(component=component, wall_time_us=to_us(wall_now()), pid=os.getpid(), seed=self.settings.seed)
+            )
+
+    def client_for(self, component: str, timeout: float = 30.0) -> httpx.AsyncClient:
+        """An HTTP client for another component: real HTTP in compose, in-process in one process."""
+        base = self.settings.component_url(component)
+        if base is None and component in self.components and self._asgi_app is not None:
+            return httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=self._asgi_app),  # type: ignore[arg-type]
+                base_url=self.settings.effective_public_url,
+                timeout=timeout,
+            )
+        if base is None:
+            raise RuntimeError(f"component {component!r} is not in this process and EGOVSIM_{component.upper()}_URL is not set")
+        return httpx.AsyncClient(base_url=base, timeout=timeout)
+
+    def require_admin(self, request: Request) -> None:
+        check_admin(request, self.admin_token)
+
+
+def get_kernel(request: Request) -> Kernel:
+    kernel: Kernel = request.app.state.kernel
+    return kernel

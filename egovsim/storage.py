@@ -1,0 +1,119 @@
+"""Storage: one SQLAlchemy async engine per process, Alembic migrations per component.
+
+SQLite (the embedded default, in the data folder) and PostgreSQL (compose) run the same
+code. Each component declares its tables on its own ``MetaData`` with a name prefix and
+versions them in its own Alembic version table, so components never share tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from egovsim.errors import ConfigurationError
+
+log = logging.getLogger("egovsim.storage")
+MIGRATIONS_ENV = Path(__file__).parent / "migrations"
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A component's tables: its metadata, its migration scripts and its version table."""
+
+    component: str
+    metadata: MetaData
+    versions: Path
+
+    @property
+    def version_table(self) -> str:
+        return f"alembic_version_{self.component}"
+
+
+def sync_url(async_url: str) -> str:
+    if async_url.startswith("sqlite+aiosqlite:"):
+        return "sqlite:" + async_url.removeprefix("sqlite+aiosqlite:")
+    return async_url
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_connection.cursor()
+    # WAL lets readers run beside the one writer; busy_timeout waits instead of failing.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _make_sync_engine(url: str) -> Engine:
+    engine = create_engine(sync_url(url), poolclass=NullPool)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+class Database:
+    """The process's database: an async engine and a session factory."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+        except Exception as exc:  # an unknown driver or a malformed URL
+            raise ConfigurationError(f"cannot use database URL {url!r}: {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession)
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    def migrate(self, schemas: Sequence[Schema]) -> None:
+        """Bring each component's tables to its newest revision (idempotent, safe in parallel)."""
+        engine = _make_sync_engine(self.url)
+        try:
+            for schema in schemas:
+                with engine.begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        # compose starts every component at once: one migrates at a time
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(b"egovsim-migrations")})
+                    cfg = Config()
+                    cfg.set_main_option("script_location", str(MIGRATIONS_ENV))
+                    cfg.set_main_option("version_locations", str(schema.versions))
+                    cfg.attributes.update(
+                        connection=conn, target_metadata=schema.metadata, version_table=schema.version_table
+                    )
+                    command.upgrade(cfg, "head")
+                log.debug("migrated %s", schema.component)
+        finally:
+            engine.dispose()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def current_revision(self, schema: Schema) -> str | None:
+        async with self.engine.connect() as conn:
+            try:
+                row = (await conn.execute(text(f"SELECT version_num FROM {schema.version_table}"))).first()
+            except Exception:
+                return None
+            return row[0] if row else None
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,13 @@
+"""gateway/: ЭҮШ / ШЭП, the e-government gateway (SyncChannel and AsyncChannel v10), and
+ЭҮАШ АЖО / АРМ РШЭП, the providers' regional gateway workstation."""
+
+from egovsim.components import Component
+
+from gateway.router import routers
+
+COMPONENT = Component(
+    name="gateway",
+    title="ЭҮШ / ШЭП (e-government gateway) and ЭҮАШ АЖО / АРМ РШЭП (regional workstation)",
+    mounts=('/shep', '/rshep'),
+    routers=routers,
+)

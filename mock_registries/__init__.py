@@ -1,0 +1,13 @@
+"""mock_registries/: ЖТ МДҚ / ГБД ФЛ, the state database of individuals, and БНАЖ / ЕНИС, the
+unified notarial information system (powers of attorney), served through the gateway."""
+
+from egovsim.components import Component
+
+from mock_registries.router import routers
+
+COMPONENT = Component(
+    name="registries",
+    title="ЖТ МДҚ / ГБД ФЛ (individuals) and БНАЖ / ЕНИС (powers of attorney)",
+    mounts=('/registries',),
+    routers=routers,
+)
