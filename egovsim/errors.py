@@ -40,7 +40,7 @@ class CodedError(EgovsimError):
     ``params`` fill ``{placeholders}`` in those texts.
     """
 
-    def __init__(self, code: str, detail: str | None = None, **params: Any) -> None:
+    def __init__(self, code: str, detail: str | None = None, /, **params: Any) -> None:
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code = code
         self.detail = detail

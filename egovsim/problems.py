@@ -101,20 +101,32 @@ class BodySizeLimit:
             await self._refuse(scope, receive, send)
             return
         received = 0
+        started = refused = False
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused:  # the 413 has been sent: whatever the app says now is dropped
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
 
         async def limited_receive() -> Message:
-            nonlocal received
+            # FastAPI turns any exception raised while it reads a body into a 422, so the
+            # limiter answers 413 itself and tells the app the client went away.
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise _TooLarge
+                    if not started:
+                        await self._refuse(scope, receive, send)
+                    refused = True
+                    return {"type": "http.disconnect"}
             return message
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._refuse(scope, receive, send)
+        await self.app(scope, limited_receive, guarded_send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -123,6 +135,3 @@ class BodySizeLimit:
         )
         await response(scope, receive, send)
 
-
-class _TooLarge(Exception):
-    pass

@@ -94,6 +94,7 @@ class Database:
                         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(b"egovsim-migrations")})
                     cfg = Config()
                     cfg.set_main_option("script_location", str(MIGRATIONS_ENV))
+                    cfg.set_main_option("path_separator", "os")
                     cfg.set_main_option("version_locations", str(schema.versions))
                     cfg.attributes.update(
                         connection=conn, target_metadata=schema.metadata, version_table=schema.version_table

@@ -56,10 +56,19 @@ def seed_text(file_code: str) -> str:
 
 
 def words_to_int(words: str) -> int:
+    """Kazakh number words: units and tens add up; жүз (hundred) multiplies what precedes it."""
     total = 0
     for w in words.lower().split():
-        total += NUMBER_WORDS[w]
+        if w == "жүз":
+            total = max(total, 1) * 100
+        else:
+            total += NUMBER_WORDS[w]
     return total
+
+
+def despaced(text: str) -> str:
+    """Undo letter-spacing the seeds sometimes print ("а с п а й д ы", "2 0 м и н у т")."""
+    return re.sub(r"(?<=\b\w) (?=\w\b)", "", text)
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,15 @@ class SeedDuration:
 
 
 def durations_in(text: str) -> list[SeedDuration]:
-    """Every number-with-unit in a piece of seed text; digits and their words must agree."""
+    """Every number-with-unit in a piece of seed text (also read with letter-spacing undone)."""
+    found = _durations(text)
+    if (plain := despaced(text)) != text:
+        found += [d for d in _durations(plain) if d not in found]
+    return found
+
+
+def _durations(text: str) -> list[SeedDuration]:
+    """Digits and the words in brackets after them must agree: "27 (жиырма жеті)"."""
     found: list[SeedDuration] = []
     for m in _DURATION.finditer(text):
         if m.group("digits"):
@@ -86,4 +103,4 @@ def durations_in(text: str) -> list[SeedDuration]:
 
 
 def qualifier_in(text: str, qualifier: str) -> bool:
-    return re.search(QUALIFIERS[qualifier], text) is not None
+    return any(re.search(QUALIFIERS[qualifier], t) for t in (text, despaced(text)))
