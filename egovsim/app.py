@@ -32,9 +32,9 @@ log = logging.getLogger("egovsim")
 
 def build_app(settings: Settings, names: Sequence[str] | None = None) -> FastAPI:
     """Assemble the application; a broken catalogue file fails here, before anything listens."""
+    # every process runs the kernel library (clock, trace, storage); only the `kernel`
+    # component serves its HTTP API (/api/catalog)
     names = list(names or REGISTRY)
-    if "kernel" not in names:
-        names.insert(0, "kernel")
     components = [load_component(n) for n in names]
     kernel = Kernel.build(settings, tuple(c.name for c in components))
 

@@ -191,8 +191,9 @@ def catalog_list(lang: Lang = "en", as_json: Annotated[bool, typer.Option("--jso
         print(json.dumps([service_summary(s) for s in services], ensure_ascii=False, indent=2))
         return
     table = Table(show_lines=False)
-    for col in ("#", "id", "office", "ХҚО", "portal", "title"):
-        table.add_column(col)
+    for col in ("#", "id", "office", "ХҚО", "portal"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("title")
     for s in services:
         ch = s.channels
         table.add_row(
@@ -231,8 +232,9 @@ def catalog_show(
     for name, chain in (("portal", s.portal_chain), ("ХҚО", s.hqo_chain)):
         if chain:
             table = Table(title=f"{name} chain", title_justify="left")
-            for col in ("label", "systems", "on failure", "code", "what happens"):
-                table.add_column(col)
+            for col in ("label", "systems", "on failure", "code"):
+                table.add_column(col, no_wrap=True)
+            table.add_column("what happens")
             for st in chain.steps:
                 table.add_row(st.printed or st.label, ", ".join(st.systems), st.on_failure or "", st.refusal_code or "", st.text.get(lang))
             console.print(table)

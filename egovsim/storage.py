@@ -7,9 +7,11 @@ versions them in its own Alembic version table, so components never share tables
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,24 +85,40 @@ class Database:
     def backend(self) -> str:
         return self.engine.dialect.name
 
+    @contextlib.contextmanager
+    def _sqlite_migration_lock(self) -> Iterator[None]:
+        """Processes sharing one SQLite file migrate one at a time (PostgreSQL uses an advisory lock)."""
+        path = self.url.split("///", 1)[-1] if self.backend == "sqlite" else ""
+        if not path or path == ":memory:":
+            yield
+            return
+        with open(f"{path}.migrate.lock", "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def migrate(self, schemas: Sequence[Schema]) -> None:
         """Bring each component's tables to its newest revision (idempotent, safe in parallel)."""
         engine = _make_sync_engine(self.url)
         try:
-            for schema in schemas:
-                with engine.begin() as conn:
-                    if conn.dialect.name == "postgresql":
-                        # compose starts every component at once: one migrates at a time
-                        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(b"egovsim-migrations")})
-                    cfg = Config()
-                    cfg.set_main_option("script_location", str(MIGRATIONS_ENV))
-                    cfg.set_main_option("path_separator", "os")
-                    cfg.set_main_option("version_locations", str(schema.versions))
-                    cfg.attributes.update(
-                        connection=conn, target_metadata=schema.metadata, version_table=schema.version_table
-                    )
-                    command.upgrade(cfg, "head")
-                log.debug("migrated %s", schema.component)
+            with self._sqlite_migration_lock():
+                for schema in schemas:
+                    with engine.begin() as conn:
+                        if conn.dialect.name == "postgresql":
+                            # compose starts every component at once: one migrates at a time
+                            lock_key = zlib.crc32(b"egovsim-migrations")
+                            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key})
+                        cfg = Config()
+                        cfg.set_main_option("script_location", str(MIGRATIONS_ENV))
+                        cfg.set_main_option("path_separator", "os")
+                        cfg.set_main_option("version_locations", str(schema.versions))
+                        cfg.attributes.update(
+                            connection=conn, target_metadata=schema.metadata, version_table=schema.version_table
+                        )
+                        command.upgrade(cfg, "head")
+                    log.debug("migrated %s", schema.component)
         finally:
             engine.dispose()
 
