@@ -45,7 +45,9 @@ def free_port() -> int:
 def measure(args: list[str], port: int, env: dict[str, str] | None = None) -> tuple[float, float]:
     """Seconds until /healthz answers 200, and RSS (MB) after one second idle."""
     start = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         while True:
             if proc.poll() is not None:
@@ -69,7 +71,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     opts = parser.parse_args()
-    rows: dict[str, list[tuple[float, float]]] = {"bare uvicorn app (baseline)": [], "egovsim up, new data folder": [], "egovsim up, existing data folder": []}
+    rows: dict[str, list[tuple[float, float]]] = {
+        "bare uvicorn app (baseline)": [],
+        "egovsim up, new data folder": [],
+        "egovsim up, existing data folder": [],
+    }
     for _ in range(opts.runs):
         port = free_port()
         rows["bare uvicorn app (baseline)"].append(measure([sys.executable, "-c", BARE_APP, str(port)], port))
@@ -86,14 +92,20 @@ def main() -> None:
     for label, samples in rows.items():
         t = statistics.median(s[0] for s in samples)
         m = statistics.median(s[1] for s in samples)
-        result[label] = {"healthy_s": round(t, 3), "rss_mb": round(m, 1), "time_ratio": round(t / base_t, 2), "rss_ratio": round(m / base_m, 2)}
+        result[label] = {
+            "healthy_s": round(t, 3),
+            "rss_mb": round(m, 1),
+            "time_ratio": round(t / base_t, 2),
+            "rss_ratio": round(m / base_m, 2),
+        }
         print(f"| {label} | {t:.2f} s | {t / base_t:.1f} | {m:.0f} MB | {m / base_m:.1f} |")
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     (out / "startup.json").write_text(json.dumps(result, indent=2))
     worst = max(v["healthy_s"] for k, v in result.items() if k.startswith("egovsim"))
     most = max(v["rss_mb"] for k, v in result.items() if k.startswith("egovsim"))
-    print(f"targets: healthy within 3 s -> {'met' if worst < 3 else 'MISSED'} ({worst:.2f} s); idle RSS under 250 MB -> {'met' if most < 250 else 'MISSED'} ({most:.0f} MB)")
+    print(f"target healthy within 3 s: {'met' if worst < 3 else 'MISSED'} ({worst:.2f} s)")
+    print(f"target idle RSS under 250 MB: {'met' if most < 250 else 'MISSED'} ({most:.0f} MB)")
 
 
 if __name__ == "__main__":

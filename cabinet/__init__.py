@@ -1,13 +1,12 @@
 """cabinet/: жеке кабинет / личный кабинет, the citizen's personal cabinet: requests, statuses,
 notifications and signed results."""
 
-from egovsim.components import Component
-
 from cabinet.router import routers
+from egovsim.components import Component
 
 COMPONENT = Component(
     name="cabinet",
     title="жеке кабинет / личный кабинет (personal cabinet)",
-    mounts=('/cabinet',),
+    mounts=("/cabinet",),
     routers=routers,
 )

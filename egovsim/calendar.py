@@ -85,9 +85,7 @@ class KazakhstanCalendar:
     def open_intervals(self, day: date, hours: WorkingHours = PROVIDER_HOURS) -> list[tuple[datetime, datetime]]:
         if not self.is_working_day(day, hours):
             return []
-        return [
-            (datetime.combine(day, a, ALMATY), datetime.combine(day, b, ALMATY)) for a, b in hours.intervals(day)
-        ]
+        return [(datetime.combine(day, a, ALMATY), datetime.combine(day, b, ALMATY)) for a, b in hours.intervals(day)]
 
     def is_open(self, moment: datetime, hours: WorkingHours = PROVIDER_HOURS) -> bool:
         local = to_almaty(moment)
@@ -144,9 +142,7 @@ class KazakhstanCalendar:
             days += self.is_working_day(day, hours)
         return days
 
-    def deadline(
-        self, start: datetime, value: int, unit: str, hours: WorkingHours | None = PROVIDER_HOURS
-    ) -> datetime:
+    def deadline(self, start: datetime, value: int, unit: str, hours: WorkingHours | None = PROVIDER_HOURS) -> datetime:
         """When a step of ``value`` ``unit`` begun at ``start`` is due.
 
         * minutes, hours: counted in the opening time of ``hours`` (plain elapsed time when

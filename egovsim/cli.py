@@ -63,7 +63,11 @@ def _serve(settings: Settings, names: list[str], banner: bool) -> None:
     except (CatalogError, ConfigurationError) as exc:
         fail(str(exc))
     config = uvicorn.Config(
-        application, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on",
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        lifespan="on",
         access_log=settings.log_level == "debug",
     )
     server = QuietServer(config)
@@ -115,7 +119,8 @@ def print_banner(settings: Settings, application: Any) -> None:
     console.print(table)
     console.print(f"data folder   {settings.data_dir.resolve()}")
     console.print(f"database      {kernel.db.backend} ({_redact(kernel.db.url)})")
-    console.print(f"admin token   {'EGOVSIM_ADMIN_TOKEN' if settings.admin_token else settings.data_dir.resolve() / 'admin-token'}")
+    token_source = "EGOVSIM_ADMIN_TOKEN" if settings.admin_token else settings.data_dir.resolve() / "admin-token"
+    console.print(f"admin token   {token_source}")
     console.print(f"clock         {kernel.clock.now().isoformat()} ({kernel.clock.state.mode})")
     console.print(f"services      {len(kernel.services)} in the catalogue: {base}/api/catalog/services")
     personas = settings.data_dir / "personas.json"
@@ -197,7 +202,10 @@ def catalog_list(lang: Lang = "en", as_json: Annotated[bool, typer.Option("--jso
     for s in services:
         ch = s.channels
         table.add_row(
-            str(s.number), s.id, *("yes" if c.available else "" for c in (ch.office, ch.hqo, ch.portal)), s.titles.get(lang)
+            str(s.number),
+            s.id,
+            *("yes" if c.available else "" for c in (ch.office, ch.hqo, ch.portal)),
+            s.titles.get(lang),
         )
     console.print(table)
 
@@ -226,7 +234,12 @@ def catalog_show(
             table.add_column(col)
         for st in route.steps:
             d = st.duration
-            dur = "not stated" if d is None else f"{d.value}{'-' + str(d.max_value) if d.max_value else ''} {d.unit.value}" + (f" ({d.qualifier.value})" if d.qualifier else "")
+            dur = (
+                "not stated"
+                if d is None
+                else f"{d.value}{'-' + str(d.max_value) if d.max_value else ''} {d.unit.value}"
+                + (f" ({d.qualifier.value})" if d.qualifier else "")
+            )
             table.add_row(st.n, st.actor.en, dur, st.action.get(lang))
         console.print(table)
     for name, chain in (("portal", s.portal_chain), ("ХҚО", s.hqo_chain)):
@@ -236,17 +249,27 @@ def catalog_show(
                 table.add_column(col, no_wrap=True)
             table.add_column("what happens")
             for st in chain.steps:
-                table.add_row(st.printed or st.label, ", ".join(st.systems), st.on_failure or "", st.refusal_code or "", st.text.get(lang))
+                table.add_row(
+                    st.printed or st.label,
+                    ", ".join(st.systems),
+                    st.on_failure or "",
+                    st.refusal_code or "",
+                    st.text.get(lang),
+                )
             console.print(table)
 
 
 # -- clock ---------------------------------------------------------------------------------------
 UrlOpt = Annotated[str | None, typer.Option("--url", help="egovsim to talk to [default: the local one]")]
-TokenOpt = Annotated[str | None, typer.Option("--token", help="admin token [default: EGOVSIM_ADMIN_TOKEN or DATA_DIR/admin-token]")]
+TokenOpt = Annotated[
+    str | None, typer.Option("--token", help="admin token [default: EGOVSIM_ADMIN_TOKEN or DATA_DIR/admin-token]")
+]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="data folder holding admin-token")]
 
 
-def _clock_call(method: str, path: str, url: str | None, token: str | None, data_dir: Path | None, body: Any = None) -> None:
+def _clock_call(
+    method: str, path: str, url: str | None, token: str | None, data_dir: Path | None, body: Any = None
+) -> None:
     settings = make_settings(data_dir=data_dir)
     base = (url or os.environ.get("EGOVSIM_URL") or settings.effective_public_url).rstrip("/")
     headers = {}
@@ -264,7 +287,10 @@ def _clock_call(method: str, path: str, url: str | None, token: str | None, data
         fail(f"egovsim is not reachable at {base} ({type(exc).__name__}); start it with `egovsim up`")
     data = response.json() if response.headers.get("content-type", "").endswith("json") else {}
     if response.status_code >= 400:
-        fail(f"{data.get('code', response.status_code)}: {data.get('message', response.text)}" + (f" ({data['detail']})" if data.get("detail") else ""))
+        fail(
+            f"{data.get('code', response.status_code)}: {data.get('message', response.text)}"
+            + (f" ({data['detail']})" if data.get("detail") else "")
+        )
     console.print(f"{data['now']}  mode={data['mode']}  rate={data['rate']}")
 
 
@@ -277,7 +303,9 @@ def clock_show(url: UrlOpt = None) -> None:
 @clock_app.command("freeze")
 def clock_freeze(
     at: Annotated[str | None, typer.Option("--at", help="ISO 8601 instant to freeze at [default: now]")] = None,
-    url: UrlOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
 ) -> None:
     """Stop the clock (now, or at an instant)."""
     if at:
@@ -288,7 +316,9 @@ def clock_freeze(
 @clock_app.command("advance")
 def clock_advance(
     by: Annotated[str, typer.Argument(help="90m, 2h, 1h30m, 3d, 1w, 3wd (working days), PT1H30M")],
-    url: UrlOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
 ) -> None:
     """Move the clock forward."""
     from egovsim.clock import parse_advance
@@ -303,7 +333,9 @@ def clock_advance(
 @clock_app.command("set")
 def clock_set(
     at: Annotated[str, typer.Argument(help="ISO 8601 instant, e.g. 2026-03-20T10:00:00+05:00")],
-    url: UrlOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
 ) -> None:
     """Move the clock to an instant (keeps its mode)."""
     _validate_instant(at)
@@ -319,7 +351,9 @@ def clock_resume(url: UrlOpt = None, token: TokenOpt = None, data_dir: DataDirOp
 @clock_app.command("speed")
 def clock_speed(
     factor: Annotated[float, typer.Argument(help="simulated seconds per real second")],
-    url: UrlOpt = None, token: TokenOpt = None, data_dir: DataDirOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
 ) -> None:
     """Run the clock faster than real time."""
     if not 0 < factor <= 1_000_000:

@@ -116,7 +116,7 @@ class SimulatedClock:
         self._wall = wall
         start = settings.clock_start or wall()
         rate = {"real": 1.0, "offset": 1.0, "frozen": 0.0, "speed": settings.clock_speed}[settings.clock_mode]
-        mode: ClockMode = "real" if settings.clock_mode == "real" else settings.clock_mode
+        mode = settings.clock_mode
         now = wall()
         self._state = ClockState(mode, now if mode == "real" else start.astimezone(UTC), now, rate)
         self._synced_at = now
@@ -141,12 +141,18 @@ class SimulatedClock:
                 s = self._state
                 await conn.execute(
                     insert(clock_state).values(
-                        id=1, mode=s.mode, anchor_sim_us=to_us(s.anchor_sim), anchor_wall_us=to_us(s.anchor_wall),
-                        rate=s.rate, version=0,
+                        id=1,
+                        mode=s.mode,
+                        anchor_sim_us=to_us(s.anchor_sim),
+                        anchor_wall_us=to_us(s.anchor_wall),
+                        rate=s.rate,
+                        version=0,
                     )
                 )
                 return
-        self._state = ClockState(row.mode, from_us(row.anchor_sim_us), from_us(row.anchor_wall_us), row.rate, row.version)
+        self._state = ClockState(
+            row.mode, from_us(row.anchor_sim_us), from_us(row.anchor_wall_us), row.rate, row.version
+        )
         self._synced_at = self._wall()
 
     async def refresh_if_stale(self) -> None:
@@ -162,8 +168,11 @@ class SimulatedClock:
                 update(clock_state)
                 .where(clock_state.c.id == 1)
                 .values(
-                    mode=state.mode, anchor_sim_us=to_us(state.anchor_sim), anchor_wall_us=to_us(state.anchor_wall),
-                    rate=state.rate, version=state.version,
+                    mode=state.mode,
+                    anchor_sim_us=to_us(state.anchor_sim),
+                    anchor_wall_us=to_us(state.anchor_wall),
+                    rate=state.rate,
+                    version=state.version,
                 )
             )
         self._state = state

@@ -44,14 +44,23 @@ class Kernel:
         calendar = KazakhstanCalendar()
         clock = SimulatedClock(db, settings, calendar)
         return cls(
-            settings, db, calendar, clock, services, refusals, TraceJournal(db, clock),
-            resolve_admin_token(settings), components,
+            settings,
+            db,
+            calendar,
+            clock,
+            services,
+            refusals,
+            TraceJournal(db, clock),
+            resolve_admin_token(settings),
+            components,
         )
 
     async def record_boot(self, component: str) -> None:
         async with self.db.engine.begin() as conn:
             await conn.execute(
-                insert(boots).values(component=component, wall_time_us=to_us(wall_now()), pid=os.getpid(), seed=self.settings.seed)
+                insert(boots).values(
+                    component=component, wall_time_us=to_us(wall_now()), pid=os.getpid(), seed=self.settings.seed
+                )
             )
 
     def client_for(self, component: str, timeout: float = 30.0) -> httpx.AsyncClient:
@@ -64,7 +73,9 @@ class Kernel:
                 timeout=timeout,
             )
         if base is None:
-            raise RuntimeError(f"component {component!r} is not in this process and EGOVSIM_{component.upper()}_URL is not set")
+            raise RuntimeError(
+                f"component {component!r} is not in this process and EGOVSIM_{component.upper()}_URL is not set"
+            )
         return httpx.AsyncClient(base_url=base, timeout=timeout)
 
     def require_admin(self, request: Request) -> None:

@@ -65,9 +65,7 @@ def install_problem_handlers(app: FastAPI, refusals: RefusalCatalog) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()
-        ]
+        errors = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['problem']}" for e in errors)
         return problem(refusals, "REQUEST_INVALID", request_lang(request), detail, errors=errors)
 
@@ -134,4 +132,3 @@ class BodySizeLimit:
             self.refusals, "BODY_TOO_LARGE", request_lang(request), f"the limit is {self.limit} bytes", limit=self.limit
         )
         await response(scope, receive, send)
-

@@ -21,28 +21,45 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="interface the HTTP server listens on")
     port: int = Field(8080, ge=1, le=65535, description="HTTP port of the server")
-    data_dir: Path = Field(Path(".egovsim"), description="folder for the SQLite database, key files, personas and the admin token")
+    data_dir: Path = Field(
+        Path(".egovsim"), description="folder for the SQLite database, key files, personas and the admin token"
+    )
     database_url: str | None = Field(
         None,
         description="SQLAlchemy URL; empty means SQLite in the data folder. PostgreSQL: postgresql+psycopg://user@host/db",
     )
-    catalog_dir: Path | None = Field(None, description="folder of service files (*.yaml) to use instead of the built-in 18 services")
-    public_url: AnyHttpUrl | None = Field(
-        None, description="URL at which clients reach this instance (printed, and put in certificates); default http://host:port"
+    catalog_dir: Path | None = Field(
+        None, description="folder of service files (*.yaml) to use instead of the built-in 18 services"
     )
-    kernel_url: AnyHttpUrl | None = Field(None, description="base URL of the kernel (catalogue, clock, traces); empty = in this process")
+    public_url: AnyHttpUrl | None = Field(
+        None,
+        description="URL at which clients reach this instance (printed, and put in certificates); default http://host:port",
+    )
+    kernel_url: AnyHttpUrl | None = Field(
+        None, description="base URL of the kernel (catalogue, clock, traces); empty = in this process"
+    )
     signing_url: AnyHttpUrl | None = Field(None, description="base URL of signing/ (НУЦ); empty = in this process")
-    gateway_url: AnyHttpUrl | None = Field(None, description="base URL of gateway/ (ШЭП, АРМ РШЭП); empty = in this process")
+    gateway_url: AnyHttpUrl | None = Field(
+        None, description="base URL of gateway/ (ШЭП, АРМ РШЭП); empty = in this process"
+    )
     registries_url: AnyHttpUrl | None = Field(None, description="base URL of mock_registries/; empty = in this process")
-    portal_url: AnyHttpUrl | None = Field(None, description="base URL of portal/ (egov.kz, ХҚО); empty = in this process")
+    portal_url: AnyHttpUrl | None = Field(
+        None, description="base URL of portal/ (egov.kz, ХҚО); empty = in this process"
+    )
     cabinet_url: AnyHttpUrl | None = Field(None, description="base URL of cabinet/; empty = in this process")
-    clock_mode: ClockMode = Field("real", description="clock mode when the database holds no clock state yet: real, frozen, offset, speed")
-    clock_start: datetime | None = Field(None, description="simulated instant the clock starts at (frozen, offset and speed modes); ISO 8601 with offset")
+    clock_mode: ClockMode = Field(
+        "real", description="clock mode when the database holds no clock state yet: real, frozen, offset, speed"
+    )
+    clock_start: datetime | None = Field(
+        None, description="simulated instant the clock starts at (frozen, offset and speed modes); ISO 8601 with offset"
+    )
     clock_speed: float = Field(60.0, gt=0, le=1_000_000, description="simulated seconds per real second in speed mode")
     clock_sync_seconds: float = Field(
         1.0, ge=0, le=60, description="how often a process re-reads the shared clock state (compose); 0 = every read"
     )
-    seed: int | None = Field(None, description="random seed: with a frozen clock, runs give the same personas, ids and outcomes")
+    seed: int | None = Field(
+        None, description="random seed: with a frozen clock, runs give the same personas, ids and outcomes"
+    )
     admin_token: SecretStr | None = Field(
         None, description="bearer token for admin endpoints; empty = generated once and kept in DATA_DIR/admin-token"
     )

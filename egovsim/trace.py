@@ -73,9 +73,16 @@ class TraceJournal:
         async with self._db.engine.begin() as conn:
             result = await conn.execute(
                 insert(trace_events).values(
-                    request_id=request_id, component=component, step=label, outcome=outcome, code=code,
-                    service_id=service_id, sim_time_us=to_us(event.sim_time), wall_time_us=to_us(event.wall_time),
-                    message_ref=message_ref, detail=json.dumps(detail, ensure_ascii=False) if detail else None,
+                    request_id=request_id,
+                    component=component,
+                    step=label,
+                    outcome=outcome,
+                    code=code,
+                    service_id=service_id,
+                    sim_time_us=to_us(event.sim_time),
+                    wall_time_us=to_us(event.wall_time),
+                    message_ref=message_ref,
+                    detail=json.dumps(detail, ensure_ascii=False) if detail else None,
                 )
             )
         return TraceEvent(**{**asdict(event), "seq": int(result.inserted_primary_key[0])})
@@ -89,8 +96,17 @@ class TraceJournal:
             ).all()
         return [
             TraceEvent(
-                r.request_id, r.component, r.step, r.outcome, r.code, r.service_id, from_us(r.sim_time_us),
-                from_us(r.wall_time_us), r.message_ref, json.loads(r.detail) if r.detail else None, r.id,
+                r.request_id,
+                r.component,
+                r.step,
+                r.outcome,
+                r.code,
+                r.service_id,
+                from_us(r.sim_time_us),
+                from_us(r.wall_time_us),
+                r.message_ref,
+                json.loads(r.detail) if r.detail else None,
+                r.id,
             )
             for r in rows
         ]

@@ -2,12 +2,11 @@
 ЭҮАШ АЖО / АРМ РШЭП, the providers' regional gateway workstation."""
 
 from egovsim.components import Component
-
 from gateway.router import routers
 
 COMPONENT = Component(
     name="gateway",
     title="ЭҮШ / ШЭП (e-government gateway) and ЭҮАШ АЖО / АРМ РШЭП (regional workstation)",
-    mounts=('/shep', '/rshep'),
+    mounts=("/shep", "/rshep"),
     routers=routers,
 )

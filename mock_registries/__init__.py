@@ -2,12 +2,11 @@
 unified notarial information system (powers of attorney), served through the gateway."""
 
 from egovsim.components import Component
-
 from mock_registries.router import routers
 
 COMPONENT = Component(
     name="registries",
     title="ЖТ МДҚ / ГБД ФЛ (individuals) and БНАЖ / ЕНИС (powers of attorney)",
-    mounts=('/registries',),
+    mounts=("/registries",),
     routers=routers,
 )

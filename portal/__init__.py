@@ -2,12 +2,11 @@
 the population service centre (ХҚО / ЦОН)."""
 
 from egovsim.components import Component
-
 from portal.router import routers
 
 COMPONENT = Component(
     name="portal",
     title="egov.kz portal and the ХҚО / ЦОН operator workstation (ХҚО ЫАЖ АЖО)",
-    mounts=('/portal', '/hqo'),
+    mounts=("/portal", "/hqo"),
     routers=routers,
 )

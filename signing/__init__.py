@@ -2,12 +2,11 @@
 National Certification Authority, and the EDS (ЭЦҚ / ЭЦП) checks of condition 2 (2-шарт)."""
 
 from egovsim.components import Component
-
 from signing.router import routers
 
 COMPONENT = Component(
     name="signing",
     title="НУЦ РК / НУЦ РК: the National Certification Authority (mock), EDS checks (ЭЦҚ / ЭЦП)",
-    mounts=('/nca',),
+    mounts=("/nca",),
     routers=routers,
 )

@@ -32,7 +32,13 @@ QUALIFIERS = {
     "not_more_than": r"аспай",
     "no_later_than": r"кешіктірмей",
 }
-_WORD_NUM = r"(?:(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")\s+)*(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")"
+_WORD_NUM = (
+    r"(?:(?:"
+    + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+    + r")\s+)*(?:"
+    + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+    + r")"
+)
 _DURATION = re.compile(
     r"(?:(?P<digits>\d+)\s*[-–]?\s*(?:\((?P<paren>[^)]{1,40})\))?|(?<![\w])(?P<words>" + _WORD_NUM + r"))"
     r"\s*[-–]?\s*(?P<unit>" + "|".join(u for u, _ in UNITS) + r")",
@@ -97,7 +103,11 @@ def _durations(text: str) -> list[SeedDuration]:
         else:
             value = words_to_int(m.group("words"))
         unit_text = m.group("unit")
-        unit = next(name for pattern, name in UNITS if re.fullmatch(pattern, unit_text, re.IGNORECASE) or re.match(pattern, unit_text + " ", re.IGNORECASE))
+        unit = next(
+            name
+            for pattern, name in UNITS
+            if re.fullmatch(pattern, unit_text, re.IGNORECASE) or re.match(pattern, unit_text + " ", re.IGNORECASE)
+        )
         found.append(SeedDuration(value, unit))
     return found
 

@@ -95,6 +95,8 @@ def test_naive_times_and_unknown_units_are_refused() -> None:
 
 
 def test_a_decree_can_move_a_day_off() -> None:
-    decree = KazakhstanCalendar(extra_holidays=frozenset({date(2026, 3, 27)}), extra_working_days=frozenset({date(2026, 3, 28)}))
+    decree = KazakhstanCalendar(
+        extra_holidays=frozenset({date(2026, 3, 27)}), extra_working_days=frozenset({date(2026, 3, 28)})
+    )
     assert not decree.is_working_day(date(2026, 3, 27))
     assert decree.is_working_day(date(2026, 3, 28))

@@ -75,7 +75,9 @@ def _broken_copy(tmp_path: Path, old: str, new: str) -> Path:
     assert src is not None
     folder = tmp_path / "catalog"
     folder.mkdir()
-    original = (Path(__file__).parents[1] / "egovsim/data/services/foster_care_patronage_placement.yaml").read_text("utf-8")
+    original = (Path(__file__).parents[1] / "egovsim/data/services/foster_care_patronage_placement.yaml").read_text(
+        "utf-8"
+    )
     assert old in original
     target = folder / "foster_care_patronage_placement.yaml"
     target.write_text(original.replace(old, new, 1), "utf-8")
@@ -91,7 +93,9 @@ def _broken_copy(tmp_path: Path, old: str, new: str) -> Path:
         ("checks_enis: false", "checks_enis: false\nbogus_field: 1", "bogus_field"),
     ],
 )
-def test_a_broken_catalogue_file_stops_start_up_naming_file_and_field(tmp_path: Path, old: str, new: str, field: str) -> None:
+def test_a_broken_catalogue_file_stops_start_up_naming_file_and_field(
+    tmp_path: Path, old: str, new: str, field: str
+) -> None:
     broken = _broken_copy(tmp_path, old, new)
     with pytest.raises(CatalogError) as info:
         build_app(Settings(data_dir=tmp_path / "d", catalog_dir=broken.parent))

@@ -30,7 +30,11 @@ SETTING_ENV_NAMES = {f"EGOVSIM_{name.upper()}" for name in Settings.model_fields
 
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        args, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT,
+        args,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
         start_new_session=True,
     )
 
@@ -110,7 +114,9 @@ def test_each_compose_service_starts_with_the_settings_compose_gives_it(database
 
 
 # -- egovsim up ------------------------------------------------------------------------------------------
-def test_up_starts_everything_prints_the_urls_and_stops_cleanly_keeping_its_data(tmp_path: Path, database_url: str) -> None:
+def test_up_starts_everything_prints_the_urls_and_stops_cleanly_keeping_its_data(
+    tmp_path: Path, database_url: str
+) -> None:
     port = free_port()
     env = {"EGOVSIM_ADMIN_TOKEN": ADMIN_TOKEN}
     if not database_url.startswith("sqlite"):
@@ -147,7 +153,10 @@ def test_up_with_a_broken_catalogue_exits_with_the_file_and_field(tmp_path: Path
     (folder / "oralman_status.yaml").write_text(good.replace("checks_enis: false", "checks_enis: perhaps"), "utf-8")
     proc = subprocess.run(
         [*egovsim_cmd("up", "--port", str(free_port()), "--data-dir", str(tmp_path / "d"))],
-        env={**os.environ, "EGOVSIM_CATALOG_DIR": str(folder)}, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "EGOVSIM_CATALOG_DIR": str(folder)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 1
     assert "oralman_status.yaml" in proc.stderr and "field checks_enis" in proc.stderr
@@ -197,7 +206,9 @@ def test_serve_refuses_an_unknown_component() -> None:
 def test_the_wheel_the_dockerfile_installs_carries_data_and_migrations(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     (wheel,) = tmp_path.glob("egovsim-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -14,7 +14,15 @@ async def test_a_trace_lists_a_requests_steps_in_order(sim: RunningSimulator, ht
     journal = sim.kernel.trace
     await journal.record("REQ-1", "portal", "1-процесс", service_id="foster_care_patronage_placement")
     await http.post("/api/catalog/clock/advance", json={"by": "5m"}, headers=ADMIN)
-    await journal.record("REQ-1", "portal", "2-шарт", "refused", code="EDS_NOT_CONFIRMED", message_ref="doc:1", detail={"reason": "revoked"})
+    await journal.record(
+        "REQ-1",
+        "portal",
+        "2-шарт",
+        "refused",
+        code="EDS_NOT_CONFIRMED",
+        message_ref="doc:1",
+        detail={"reason": "revoked"},
+    )
     await journal.record("REQ-2", "portal", "1-процесс")
     body = (await http.get("/api/catalog/traces/REQ-1")).json()
     assert [(e["step"], e["outcome"], e["code"]) for e in body["events"]] == [
@@ -48,10 +56,14 @@ async def test_unknown_trace_is_404_with_a_code(http: httpx.AsyncClient) -> None
     assert r.status_code == 404 and r.json()["code"] == "TRACE_NOT_FOUND"
 
 
-async def test_an_oversize_body_is_refused_before_it_is_read_and_changes_nothing(http: httpx.AsyncClient, settings: Settings) -> None:
+async def test_an_oversize_body_is_refused_before_it_is_read_and_changes_nothing(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
     before = (await http.get("/api/catalog/clock")).json()
     huge = b'{"by": "' + b"1" * (settings.max_body_bytes + 10) + b'h"}'
-    r = await http.post("/api/catalog/clock/advance", content=huge, headers={**ADMIN, "Content-Type": "application/json"})
+    r = await http.post(
+        "/api/catalog/clock/advance", content=huge, headers={**ADMIN, "Content-Type": "application/json"}
+    )
     assert r.status_code == 413 and r.json()["code"] == "BODY_TOO_LARGE"
 
     async def chunks():  # no Content-Length: counted while streaming
@@ -64,7 +76,9 @@ async def test_an_oversize_body_is_refused_before_it_is_read_and_changes_nothing
 
 
 async def test_malformed_json_is_a_clear_422(http: httpx.AsyncClient) -> None:
-    r = await http.post("/api/catalog/clock/advance", content=b"{not json", headers={**ADMIN, "Content-Type": "application/json"})
+    r = await http.post(
+        "/api/catalog/clock/advance", content=b"{not json", headers={**ADMIN, "Content-Type": "application/json"}
+    )
     assert r.status_code == 422 and r.json()["code"] == "REQUEST_INVALID" and r.json()["detail"]
 
 
@@ -75,7 +89,14 @@ async def test_unknown_paths_and_languages(http: httpx.AsyncClient) -> None:
 
 async def test_health_of_each_mount_and_the_aggregate(http: httpx.AsyncClient) -> None:
     body = (await http.get("/healthz")).json()
-    assert body["status"] == "ok" and set(body["components"]) == {"kernel", "signing", "registries", "gateway", "portal", "cabinet"}
+    assert body["status"] == "ok" and set(body["components"]) == {
+        "kernel",
+        "signing",
+        "registries",
+        "gateway",
+        "portal",
+        "cabinet",
+    }
     for mount in ("/api/catalog", "/nca", "/registries", "/shep", "/rshep", "/portal", "/hqo", "/cabinet"):
         r = await http.get(f"{mount}/healthz")
         assert r.status_code == 200 and r.json()["checks"]["database"] == "ok", mount

@@ -35,7 +35,9 @@ class ClockAt(BaseModel):
 
 
 class ClockBy(BaseModel):
-    by: str = Field(description="duration: 90m, 2h, 1h30m, 3d, 1w, 3wd (working days), PT1H30M; offset accepts a leading '-'")
+    by: str = Field(
+        description="duration: 90m, 2h, 1h30m, 3d, 1w, 3wd (working days), PT1H30M; offset accepts a leading '-'"
+    )
 
 
 class ClockSpeed(BaseModel):
@@ -136,7 +138,14 @@ def routers(kernel: Kernel) -> list[APIRouter]:
     ) -> dict[str, Any]:
         begin = _instant(start) if start else k.clock.now()
         due = k.calendar.deadline(begin, value, unit, None if hours == "none" else SCHEDULES[hours])
-        return {"start": begin.isoformat(), "value": value, "unit": unit, "hours": hours, "due": due.isoformat(), "units": UNITS}
+        return {
+            "start": begin.isoformat(),
+            "value": value,
+            "unit": unit,
+            "hours": hours,
+            "due": due.isoformat(),
+            "units": UNITS,
+        }
 
     @api.get("/calendar/day/{day}", summary="is a day a working day")
     async def day_info(day: date, k: Kernel = Depends(get_kernel)) -> dict[str, Any]:

@@ -47,7 +47,9 @@ def load_service_file(path: Path) -> Service:
         more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
         raise CatalogError(f"{path}: field {field}: {first['msg']}{more}", file=str(path), field=field) from exc
     if service.id != path.stem:
-        raise CatalogError(f"{path}: field id: {service.id!r} must equal the file name {path.stem!r}", file=str(path), field="id")
+        raise CatalogError(
+            f"{path}: field id: {service.id!r} must equal the file name {path.stem!r}", file=str(path), field="id"
+        )
     return service
 
 

@@ -239,7 +239,20 @@ class Document(Strict):
 class FormField(Strict):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     label: Texts
-    type: Literal["text", "iin", "bin", "date", "address", "phone", "textarea", "person_name", "signature", "consent", "choice", "number"] = "text"
+    type: Literal[
+        "text",
+        "iin",
+        "bin",
+        "date",
+        "address",
+        "phone",
+        "textarea",
+        "person_name",
+        "signature",
+        "consent",
+        "choice",
+        "number",
+    ] = "text"
     required: bool = True
 
 
@@ -317,7 +330,9 @@ class Service(Strict):
     legal_sources: list[LegalAct] = Field(min_length=1)
     provider: Texts
     channels: Channels
-    result_channels: list[Literal["office", "hqo", "state_corporation", "portal_cabinet", "pension_centre", "rural_akim"]]
+    result_channels: list[
+        Literal["office", "hqo", "state_corporation", "portal_cabinet", "pension_centre", "rural_akim"]
+    ]
     form_of_service: Texts
     result: Texts
     refusal_result: Texts | None = None
