@@ -100,3 +100,19 @@ async def test_health_of_each_mount_and_the_aggregate(http: httpx.AsyncClient) -
     for mount in ("/api/catalog", "/nca", "/registries", "/shep", "/rshep", "/portal", "/hqo", "/cabinet"):
         r = await http.get(f"{mount}/healthz")
         assert r.status_code == 200 and r.json()["checks"]["database"] == "ok", mount
+
+
+async def test_components_reach_each_other_over_in_process_http(sim: RunningSimulator) -> None:
+    async with sim.kernel.client_for("kernel") as kernel_api:
+        r = await kernel_api.get("/api/catalog/services/oralman_status")
+    assert r.status_code == 200 and r.json()["number"] == 18
+
+
+async def test_a_component_outside_this_process_needs_its_url(settings: Settings) -> None:
+    async with running(settings, ["signing"]) as only_signing:
+        try:
+            only_signing.kernel.client_for("gateway")
+        except RuntimeError as exc:
+            assert "EGOVSIM_GATEWAY_URL" in str(exc)
+        else:
+            raise AssertionError("expected a clear error naming the missing URL setting")
