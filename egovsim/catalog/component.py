@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from egovsim.calendar import SCHEDULES, UNITS
 from egovsim.catalog.models import Service
-from egovsim.clock import parse_advance, parse_instant
+from egovsim.clock import Advance, parse_advance, parse_instant
 from egovsim.components import Component
 from egovsim.errors import CodedError
 from egovsim.kernel import Kernel, get_kernel
@@ -47,6 +47,13 @@ class ClockSpeed(BaseModel):
 def _instant(text: str) -> datetime:
     try:
         return parse_instant(text)
+    except ValueError as exc:
+        raise CodedError("CLOCK_BAD_COMMAND", str(exc)) from None
+
+
+def _advance(text: str) -> Advance:
+    try:
+        return parse_advance(text)
     except ValueError as exc:
         raise CodedError("CLOCK_BAD_COMMAND", str(exc)) from None
 
@@ -96,19 +103,12 @@ def routers(kernel: Kernel) -> list[APIRouter]:
 
     @api.post("/clock/advance", dependencies=[Depends(admin)], summary="move the clock forward")
     async def clock_advance(body: ClockBy, k: Kernel = Depends(get_kernel)) -> dict[str, object]:
-        try:
-            how = parse_advance(body.by)
-        except ValueError as exc:
-            raise CodedError("CLOCK_BAD_COMMAND", str(exc)) from None
-        return await k.clock.advance(how)
+        return await k.clock.advance(_advance(body.by))
 
     @api.post("/clock/offset", dependencies=[Depends(admin)], summary="run in real time at an offset")
     async def clock_offset(body: ClockBy, k: Kernel = Depends(get_kernel)) -> dict[str, object]:
         sign = -1 if body.by.strip().startswith("-") else 1
-        try:
-            how = parse_advance(body.by.strip().lstrip("+-"))
-        except ValueError as exc:
-            raise CodedError("CLOCK_BAD_COMMAND", str(exc)) from None
+        how = _advance(body.by.strip().lstrip("+-"))
         if how.delta is None:
             raise CodedError("CLOCK_BAD_COMMAND", "an offset is a span of time, not working days")
         return await k.clock.offset(sign * how.delta)
