@@ -33,7 +33,9 @@ app = typer.Typer(help="egovsim: a local simulator of Kazakhstan's e-government 
 catalog_app = typer.Typer(help="Read the service catalogue (the 18 services of the seeds).", no_args_is_help=True)
 clock_app = typer.Typer(help="Drive the simulated clock of a running egovsim.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
+cert_app = typer.Typer(help="Issue and revoke certificates at a running egovsim's НУЦ.", no_args_is_help=True)
 app.add_typer(clock_app, name="clock")
+app.add_typer(cert_app, name="cert")
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -78,7 +80,8 @@ def _serve(settings: Settings, names: list[str], banner: bool) -> None:
             await asyncio.sleep(0.02)
         if server.started:
             if banner:
-                print_banner(settings, application)
+                rows = await _persona_keys(settings, application)
+                print_banner(settings, application, rows)
             else:
                 console.print(f"egovsim {'+'.join(names)} listening on {settings.effective_public_url}")
         await task
@@ -105,7 +108,17 @@ class QuietServer(uvicorn.Server):
                 loop.remove_signal_handler(sig)
 
 
-def print_banner(settings: Settings, application: Any) -> None:
+async def _persona_keys(settings: Settings, application: Any) -> list[dict[str, Any]]:
+    """Issue the demo personas' key files through the НУЦ's API (in-process HTTP)."""
+    from egovsim.personas import ensure_key_files
+
+    kernel = application.state.kernel
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url=settings.effective_public_url, timeout=120) as http:
+        return await ensure_key_files(http, settings.data_dir, {"Authorization": f"Bearer {kernel.admin_token}"})
+
+
+def print_banner(settings: Settings, application: Any, personas: list[dict[str, Any]]) -> None:
     kernel = application.state.kernel
     base = settings.effective_public_url
     table = Table(title=f"egovsim {__version__} is up", title_justify="left", show_lines=False)
@@ -123,11 +136,13 @@ def print_banner(settings: Settings, application: Any) -> None:
     console.print(f"admin token   {token_source}")
     console.print(f"clock         {kernel.clock.now().isoformat()} ({kernel.clock.state.mode})")
     console.print(f"services      {len(kernel.services)} in the catalogue: {base}/api/catalog/services")
-    personas = settings.data_dir / "personas.json"
-    if personas.exists():
-        console.print(f"personas      {personas.resolve()}")
-    else:
-        console.print("personas      none yet: demo citizens arrive with the registries component")
+    people = Table(title="demo personas: key files (password Qwerty12)", title_justify="left")
+    for column in ("id", "IIN / BIN", "name", "kind", "key file"):
+        people.add_column(column)
+    for row in personas:
+        people.add_row(row["id"], row["iin"] or row["bin"], row["name"], row["kind"].upper(), row["file"])
+    console.print(people)
+    console.print(f"personas      {(settings.data_dir / 'personas.json').resolve()}")
     console.print("Press Ctrl-C to stop; a second `egovsim up` on this data folder keeps its data.")
 
 
@@ -267,13 +282,15 @@ TokenOpt = Annotated[
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="data folder holding admin-token")]
 
 
-def _clock_call(
-    method: str, path: str, url: str | None, token: str | None, data_dir: Path | None, body: Any = None
-) -> None:
+def _api_call(
+    method: str, path: str, url: str | None, token: str | None, data_dir: Path | None, body: Any = None,
+    admin: bool = True,
+) -> Any:  # fmt: skip
+    """Call a running egovsim's API as an operator's tool does; errors end the command."""
     settings = make_settings(data_dir=data_dir)
     base = (url or os.environ.get("EGOVSIM_URL") or settings.effective_public_url).rstrip("/")
     headers = {}
-    if method == "POST":
+    if admin:
         token = token or (settings.admin_token.get_secret_value() if settings.admin_token else None)
         token_file = settings.data_dir / "admin-token"
         if not token and token_file.exists():
@@ -282,7 +299,7 @@ def _clock_call(
             fail(f"no admin token: pass --token, set EGOVSIM_ADMIN_TOKEN, or run where {token_file} exists")
         headers["Authorization"] = f"Bearer {token}"
     try:
-        response = httpx.request(method, f"{base}/api/catalog/clock{path}", json=body, headers=headers, timeout=10)
+        response = httpx.request(method, f"{base}{path}", json=body, headers=headers, timeout=60)
     except httpx.HTTPError as exc:
         fail(f"egovsim is not reachable at {base} ({type(exc).__name__}); start it with `egovsim up`")
     data = response.json() if response.headers.get("content-type", "").endswith("json") else {}
@@ -291,6 +308,13 @@ def _clock_call(
             f"{data.get('code', response.status_code)}: {data.get('message', response.text)}"
             + (f" ({data['detail']})" if data.get("detail") else "")
         )
+    return data
+
+
+def _clock_call(
+    method: str, path: str, url: str | None, token: str | None, data_dir: Path | None, body: Any = None
+) -> None:
+    data = _api_call(method, f"/api/catalog/clock{path}", url, token, data_dir, body, admin=method == "POST")
     console.print(f"{data['now']}  mode={data['mode']}  rate={data['rate']}")
 
 
@@ -359,6 +383,132 @@ def clock_speed(
     if not 0 < factor <= 1_000_000:
         raise typer.BadParameter("a speed factor is above 0 and at most 1000000", param_hint="FACTOR")
     _clock_call("POST", "/speed", url, token, data_dir, {"factor": factor})
+
+
+# -- certificates (НУЦ) ----------------------------------------------------------------------------
+REASONS = (
+    "unspecified", "keyCompromise", "cACompromise", "affiliationChanged", "superseded",
+    "cessationOfOperation", "privilegeWithdrawn", "aACompromise",
+)  # fmt: skip
+
+
+def _cert_line(c: dict[str, Any]) -> None:
+    reason = f" ({c['reason']})" if c.get("reason") else ""
+    console.print(f"{c['serial']}  {c['kind']:<4}  {c['status']}{reason}  {c['subject']}  until {c['notAfter']}")
+
+
+@cert_app.command("issue")
+def cert_issue(
+    iin: Annotated[str | None, typer.Option("--iin", help="IIN of the holder (12 digits)")] = None,
+    bin_: Annotated[str | None, typer.Option("--bin", help="BIN of the organisation (12 digits)")] = None,
+    kind: Annotated[str, typer.Option("--kind", help="auth or sign")] = "sign",
+    role: Annotated[str, typer.Option("--role", help="individual, ceo, employee or system")] = "individual",
+    surname: Annotated[str | None, typer.Option("--surname")] = None,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    patronymic: Annotated[str | None, typer.Option("--patronymic")] = None,
+    organization: Annotated[str | None, typer.Option("--organization")] = None,
+    system_name: Annotated[str | None, typer.Option("--system-name", help="for --role system")] = None,
+    valid_from: Annotated[str | None, typer.Option("--valid-from", help="ISO 8601 [default: now]")] = None,
+    valid_to: Annotated[str | None, typer.Option("--valid-to", help="ISO 8601 [default: one year on]")] = None,
+    password: Annotated[str, typer.Option("--password", help="of the PKCS#12 file")] = "Qwerty12",
+    out: Annotated[Path, typer.Option("--out", help="folder for the .p12 and PEM files")] = Path("."),
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Issue a certificate in the NCA profile and save its key file (.p12) and PEM files."""
+    if kind not in ("auth", "sign"):
+        raise typer.BadParameter("auth or sign", param_hint="--kind")
+    if role not in ("individual", "ceo", "employee", "system"):
+        raise typer.BadParameter("individual, ceo, employee or system", param_hint="--role")
+    for moment in (valid_from, valid_to):
+        if moment:
+            _validate_instant(moment)
+    body = {
+        "profile": role, "kind": kind, "iin": iin, "bin": bin_, "surname": surname, "name": name,
+        "patronymic": patronymic, "organization": organization, "system_name": system_name,
+        "not_before": valid_from, "not_after": valid_to, "password": password,
+    }  # fmt: skip
+    data = _api_call("POST", "/nca/api/certificates", url, token, data_dir, {k: v for k, v in body.items() if v})
+    import base64
+
+    out.mkdir(parents=True, exist_ok=True)
+    p12 = out / data["fileName"]
+    p12.write_bytes(base64.b64decode(data["pkcs12"]))
+    stem = p12.stem
+    (out / f"{stem}.crt.pem").write_text(data["certificate"], encoding="utf-8")
+    (out / f"{stem}.key.pem").write_text(data["privateKey"], encoding="utf-8")
+    (out / "ca-chain.pem").write_text(data["chain"], encoding="utf-8")
+    _cert_line(data)
+    console.print(f"key file      {p12.resolve()} (password {password})")
+    console.print(f"PEM           {out / (stem + '.crt.pem')}, {out / (stem + '.key.pem')}, {out / 'ca-chain.pem'}")
+
+
+@cert_app.command("revoke")
+def cert_revoke(
+    serial: Annotated[str, typer.Argument(help="serial in hex, as openssl prints it")],
+    reason: Annotated[str, typer.Option("--reason", help=", ".join(REASONS))] = "unspecified",
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Revoke a certificate (final) with an RFC 5280 reason."""
+    if reason not in REASONS:
+        raise typer.BadParameter(f"one of {', '.join(REASONS)} (use `cert hold` for certificateHold)")
+    _cert_line(
+        _api_call("POST", f"/nca/api/certificates/{_serial(serial)}/revoke", url, token, data_dir, {"reason": reason})
+    )
+
+
+@cert_app.command("hold")
+def cert_hold(
+    serial: Annotated[str, typer.Argument(help="serial in hex")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Suspend a certificate (certificateHold)."""
+    _cert_line(_api_call("POST", f"/nca/api/certificates/{_serial(serial)}/hold", url, token, data_dir))
+
+
+@cert_app.command("release")
+def cert_release(
+    serial: Annotated[str, typer.Argument(help="serial in hex")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Lift a hold."""
+    _cert_line(_api_call("POST", f"/nca/api/certificates/{_serial(serial)}/release", url, token, data_dir))
+
+
+@cert_app.command("list")
+def cert_list(
+    iin: Annotated[str | None, typer.Option("--iin")] = None,
+    bin_: Annotated[str | None, typer.Option("--bin")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="good, revoked or hold")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """List issued certificates."""
+    query = "&".join(f"{k}={v}" for k, v in (("iin", iin), ("bin", bin_), ("status", status)) if v)
+    data = _api_call("GET", f"/nca/api/certificates?{query}", url, token, data_dir)
+    if as_json:
+        print(json.dumps(data["certificates"], ensure_ascii=False, indent=2))
+        return
+    for c in data["certificates"]:
+        _cert_line(c)
+
+
+def _serial(text: str) -> str:
+    from egovsim.pki import parse_serial, serial_hex
+
+    try:
+        return serial_hex(parse_serial(text))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="SERIAL") from None
 
 
 def _validate_instant(text: str) -> None:

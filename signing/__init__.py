@@ -3,10 +3,12 @@ National Certification Authority, and the EDS (ЭЦҚ / ЭЦП) checks of condit
 
 from egovsim.components import Component
 from signing.router import routers
+from signing.tables import SCHEMA
 
 COMPONENT = Component(
     name="signing",
     title="НУЦ РК / НУЦ РК: the National Certification Authority (mock), EDS checks (ЭЦҚ / ЭЦП)",
     mounts=("/nca",),
     routers=routers,
+    schema=SCHEMA,
 )

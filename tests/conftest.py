@@ -7,6 +7,7 @@ On PostgreSQL each test gets a fresh schema (``search_path``) in the database of
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import pytest_asyncio
 from sqlalchemy import create_engine, text
 
 from egovsim.app import RunningSimulator, running
@@ -33,10 +35,11 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"egovsim test backend: {BACKEND}" + (f" ({POSTGRES_URL})" if BACKEND == "postgresql" else "")
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def database_for(tmp: Path) -> Iterator[str]:
+    """A fresh database for one simulator: a SQLite file in ``tmp``, or a new PostgreSQL schema."""
     if BACKEND == "sqlite":
-        yield f"sqlite:///{tmp_path / 'egovsim.sqlite3'}"
+        yield f"sqlite:///{tmp / 'egovsim.sqlite3'}"
         return
     if BACKEND != "postgresql":
         raise pytest.UsageError(f"EGOVSIM_TEST_BACKEND must be sqlite or postgresql, not {BACKEND!r}")
@@ -50,6 +53,25 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    with database_for(tmp_path) as url:
+        yield url
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def nca(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningSimulator]:
+    """One simulator per test module, for the НУЦ tests: its CA keys (RSA 4096) are made once.
+
+    Tests using it run in the module's event loop: ``pytestmark = pytest.mark.asyncio(loop_scope="module")``.
+    """
+    tmp = tmp_path_factory.mktemp("nca")
+    with database_for(tmp) as url:
+        settings = Settings(data_dir=tmp / "data", database_url=url, admin_token=ADMIN_TOKEN)
+        async with running(settings) as simulator:
+            yield simulator
 
 
 @pytest.fixture

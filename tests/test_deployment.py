@@ -215,7 +215,8 @@ def test_the_wheel_the_dockerfile_installs_carries_data_and_migrations(tmp_path:
     services = [n for n in names if n.startswith("egovsim/data/services/") and n.endswith(".yaml")]
     assert len(services) == 18
     for needed in ("egovsim/data/refusals.yaml", "egovsim/migrations/env.py", "egovsim/migrations/script.py.mako",
-                   "egovsim/kernel_migrations/k0001_initial.py", "signing/__init__.py", "gateway/router.py",
+                   "egovsim/kernel_migrations/k0001_initial.py", "signing/migrations/s0001_initial.py",
+                   "egovsim/data/personas.yaml", "signing/__init__.py", "gateway/router.py",
                    "portal/__init__.py", "cabinet/__init__.py", "mock_registries/__init__.py"):  # fmt: skip
         assert needed in names, needed
     assert len([n for n in names if n.startswith("egovsim/data/seeds/")]) == 5
