@@ -109,10 +109,15 @@ def _b64(text: str, what: str) -> bytes:
 
 def load_key(signer: Signer) -> tuple[rsa.RSAPrivateKey, x509.Certificate, list[str]]:
     """A PKCS#12 key file as NCANode reads it, with NCANode's error texts."""
-    data = _b64(signer.key, "Key reading error")
+    try:
+        data = base64.b64decode("".join(signer.key.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise NcaNodeError("Key reading error: Invalid Base64 format. Key must be in valid Base64 format.") from exc
     try:
         loaded = pkcs12.load_pkcs12(data, signer.password.encode())
     except ValueError as exc:
+        if not data.startswith(b"\x30"):  # not even DER: NCANode's "Invalid format"
+            raise NcaNodeError("Key reading error: Invalid format.") from exc
         raise NcaNodeError("Key reading error: Password incorrect.") from exc
     if loaded.key is None or loaded.cert is None or not isinstance(loaded.key, rsa.RSAPrivateKey):
         raise NcaNodeError("Key reading error: the key file holds no RSA key and certificate.")
