@@ -137,11 +137,15 @@ def print_banner(settings: Settings, application: Any, personas: list[dict[str, 
     console.print(f"clock         {kernel.clock.now().isoformat()} ({kernel.clock.state.mode})")
     console.print(f"services      {len(kernel.services)} in the catalogue: {base}/api/catalog/services")
     people = Table(title="demo personas: key files (password Qwerty12)", title_justify="left")
-    for column in ("id", "IIN / BIN", "name", "kind", "key file"):
+    for column in ("id", "IIN / BIN", "name", "kind"):
         people.add_column(column)
+    people.add_column("key file (in the keys folder)", overflow="fold")
     for row in personas:
-        people.add_row(row["id"], row["iin"] or row["bin"], row["name"], row["kind"].upper(), row["file"])
+        name = f"{row['id']}/{Path(row['file']).name}"
+        people.add_row(row["id"], row["iin"] or row["bin"], row["name"], row["kind"].upper(), name)
     console.print(people)
+    keys = (settings.data_dir / "keys").resolve()
+    console.print(f"keys folder   {keys} (PEM beside each .p12; the CA chain in ca-chain.pem)")
     console.print(f"personas      {(settings.data_dir / 'personas.json').resolve()}")
     console.print("Press Ctrl-C to stop; a second `egovsim up` on this data folder keeps its data.")
 
