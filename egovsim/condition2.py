@@ -37,7 +37,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from egovsim import cms as cms_format
 from egovsim import xmldsig
 from egovsim.errors import CodedError
-from egovsim.pki import KeyUsageKind, Subject, key_usage_kind, serial_hex, within_validity
+from egovsim.pki import KeyUsageKind, Subject, key_usage_kind, within_validity
 
 CLOCK_SKEW = timedelta(seconds=60)  # tolerance for thisUpdate a little in the future
 ROOT_PATH = "/nca/cert/root_rsa_test.cer"
@@ -77,9 +77,12 @@ class RevocationCheck:
 
 @dataclass
 class Verdict:
-    """The outcome of condition 2 for one signer: ``code`` is None when the signer passes."""
+    """The outcome of condition 2 for one signer: ``code`` is None when the signer passes.
 
-    certificate: x509.Certificate
+    ``certificate`` is None when the document failed before a signer could be read.
+    """
+
+    certificate: x509.Certificate | None
     code: str | None = None
     detail: str | None = None
     revocations: list[RevocationCheck] = field(default_factory=list)
@@ -87,10 +90,6 @@ class Verdict:
     @property
     def valid(self) -> bool:
         return self.code is None
-
-    @property
-    def subject(self) -> Subject:
-        return Subject.of(self.certificate.subject)
 
     def require(self) -> Verdict:
         if self.code is not None:
@@ -403,12 +402,7 @@ def _fail(verdict: Verdict, code: str, detail: str) -> Verdict:
 
 
 def _document_failure(reason: str, message: str) -> Verdict:
-    verdict = Verdict.__new__(Verdict)
-    verdict.certificate = None  # type: ignore[assignment]
-    verdict.code = _XML_REASONS.get(reason, "EDS_DOCUMENT_MALFORMED")
-    verdict.detail = message
-    verdict.revocations = []
-    return verdict
+    return Verdict(None, _XML_REASONS.get(reason, "EDS_DOCUMENT_MALFORMED"), message)
 
 
 def _unavailable(source: RevocationSource, why: str) -> RevocationCheck:
@@ -448,4 +442,4 @@ def _revocation_code(answers: list[RevocationCheck], hard_fail: bool, all_source
     return None
 
 
-__all__ = ["EdsVerifier", "RevocationCheck", "RevocationPolicy", "RevocationSource", "Verdict", "serial_hex"]
+__all__ = ["EdsVerifier", "RevocationCheck", "RevocationPolicy", "RevocationSource", "Verdict"]

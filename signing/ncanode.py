@@ -134,6 +134,7 @@ def _date(moment: datetime) -> str:
 def certificate_info(verdict: Verdict) -> dict[str, Any]:
     """NCANode's CertificateInfo; null fields are omitted as NCANode omits them."""
     cert = verdict.certificate
+    assert cert is not None  # document failures never reach here: they are answered before
     subject = Subject.of(cert.subject)
     issuer = Subject.of(cert.issuer)
     info: dict[str, Any] = {

@@ -325,49 +325,38 @@ class CertificationAuthority:
         async with self.kernel.db.engine.begin() as conn:
             st = (await conn.execute(select(state).where(state.c.id == 1))).one()
             number = int((await conn.execute(select(func.max(crls.c.number)))).scalar() or 0) + 1
-            if kind == "full":
-                rows = (await conn.execute(select(certificates).where(certificates.c.status != "good"))).all()
-                entries = [_entry(r) for r in rows]
-                crl = ca.build_crl(authority.intermediate, entries, number, now, now + FULL_CRL_PERIOD)
-                base = None
-            else:
-                base_number, base_version = st.delta_base_number, st.delta_base_version
-                rebase = base_number is None or now - from_us(st.delta_base_at_us) >= FULL_CRL_PERIOD
-                if rebase or now < from_us(st.delta_base_at_us):
-                    # the base of the deltas is the complete CRL as of now; publish it first
-                    full = ca.build_crl(
-                        authority.intermediate,
-                        [
-                            _entry(r)
-                            for r in (
-                                await conn.execute(select(certificates).where(certificates.c.status != "good"))
-                            ).all()
-                        ],
-                        number,
-                        now,
-                        now + FULL_CRL_PERIOD,
-                    )
-                    await self._store_crl(conn, "full", number, None, st.version, full)
-                    base_number, base_version = number, st.version
-                    await conn.execute(
-                        update(state)
-                        .where(state.c.id == 1)
-                        .values(delta_base_number=number, delta_base_version=st.version, delta_base_at_us=to_us(now))
-                    )
-                    number += 1
-                changed = (
-                    await conn.execute(select(certificates).where(certificates.c.changed_version > base_version))
-                ).all()
-                # a hold released since the base is listed as removeFromCRL (RFC 5280 §5.3.1)
-                entries = [_entry(r) if r.status != "good" else _removal(r, now) for r in changed]
-                crl = ca.build_crl(
-                    authority.intermediate, entries, number, now, now + DELTA_CRL_PERIOD, delta_of=base_number
-                )
-                base = base_number
-            await self._store_crl(conn, kind, number, base, st.version, crl)
-        return crl.public_bytes(serialization.Encoding.DER)
 
-    async def _store_crl(self, conn, kind, number, base, version, crl: x509.CertificateRevocationList) -> None:  # type: ignore[no-untyped-def]
+            async def publish_full() -> bytes:
+                entries = await _listed_entries(conn)
+                full = ca.build_crl(authority.intermediate, entries, number, now, now + FULL_CRL_PERIOD)
+                return await self._store_crl(conn, "full", number, None, st.version, full)
+
+            if kind == "full":
+                return await publish_full()
+            base_number, base_version = st.delta_base_number, st.delta_base_version
+            # re-base daily, and when the simulated clock went back before the base
+            if base_number is None or not timedelta(0) <= now - from_us(st.delta_base_at_us) < FULL_CRL_PERIOD:
+                # the base of the deltas is the complete CRL as of now; publish it first
+                await publish_full()
+                base_number, base_version = number, st.version
+                await conn.execute(
+                    update(state)
+                    .where(state.c.id == 1)
+                    .values(delta_base_number=number, delta_base_version=st.version, delta_base_at_us=to_us(now))
+                )
+                number += 1
+            changed = (
+                await conn.execute(select(certificates).where(certificates.c.changed_version > base_version))
+            ).all()
+            # a hold released since the base is listed as removeFromCRL (RFC 5280 §5.3.1)
+            entries = [_entry(r) if r.status != "good" else _removal(r, now) for r in changed]
+            delta = ca.build_crl(
+                authority.intermediate, entries, number, now, now + DELTA_CRL_PERIOD, delta_of=base_number
+            )
+            return await self._store_crl(conn, "delta", number, base_number, st.version, delta)
+
+    async def _store_crl(self, conn, kind, number, base, version, crl: x509.CertificateRevocationList) -> bytes:  # type: ignore[no-untyped-def]
+        der = crl.public_bytes(serialization.Encoding.DER)
         await conn.execute(
             insert(crls).values(
                 number=number,
@@ -376,21 +365,22 @@ class CertificationAuthority:
                 state_version=version,
                 this_update_us=to_us(crl.last_update_utc),
                 next_update_us=to_us(crl.next_update_utc),
-                der=crl.public_bytes(serialization.Encoding.DER),
+                der=der,
             )
         )
+        return der
 
     async def _stale_crl(self, kind: str, now: datetime) -> bytes:
         """A CRL whose nextUpdate has passed (fault knob); built on the fly and never stored."""
         authority = await self.authority()
         latest = await self._latest_crl(kind)
         async with self.kernel.db.engine.connect() as conn:
-            rows = (await conn.execute(select(certificates).where(certificates.c.status != "good"))).all()
+            entries = await _listed_entries(conn)
         start = now - STALE_BY - (FULL_CRL_PERIOD if kind == "full" else DELTA_CRL_PERIOD)
         number = latest.number if latest is not None else 1
         crl = ca.build_crl(
             authority.intermediate,
-            [_entry(r) for r in rows],
+            entries,
             number,
             start,
             now - STALE_BY,
@@ -450,6 +440,12 @@ def _status(row) -> CertStatus:  # type: ignore[no-untyped-def]
     if row.status == "good":
         return CertStatus(ocsp.OCSPCertStatus.GOOD)
     return CertStatus(ocsp.OCSPCertStatus.REVOKED, from_us(row.revoked_at_us), RevocationReason(row.reason))
+
+
+async def _listed_entries(conn) -> list[CrlEntry]:  # type: ignore[no-untyped-def]
+    """Every certificate a complete CRL lists now: revoked or on hold."""
+    rows = (await conn.execute(select(certificates).where(certificates.c.status != "good"))).all()
+    return [_entry(r) for r in rows]
 
 
 def _entry(row) -> CrlEntry:  # type: ignore[no-untyped-def]
