@@ -352,7 +352,7 @@ async def test_cert_commands_issue_revoke_hold_and_list_at_a_running_egovsim(
         rc, out = await run(*cli, "revoke", serial, "--reason", "bored", *auth)
         assert rc == 2, out
         rc, out = await run(*cli, "list", "--status", "revoked", *auth)
-        assert serial.lower() in out
+        assert format(int(serial, 16), "x") in out  # openssl pads to whole bytes (a leading 0); we do not
     rc, out = await run(*cli, "list", "--url", "http://127.0.0.1:9", "--token", "x")
     assert rc == 1 and "not reachable" in out
 
