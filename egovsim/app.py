@@ -17,10 +17,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from egovsim import __version__
+from egovsim.clock import SimulatedClock
 from egovsim.components import REGISTRY, Component, health_router, load_component
+from egovsim.fastlane import FastLane
 from egovsim.health import aggregate_health
 from egovsim.kernel import Kernel
 from egovsim.problems import BodySizeLimit, install_problem_handlers
@@ -46,7 +49,7 @@ def build_app(settings: Settings, names: Sequence[str] | None = None) -> FastAPI
         finally:
             await stop(app)
 
-    app = FastAPI(
+    app = EgovsimApp(
         title="egovsim",
         version=__version__,
         description="A local simulator of Kazakhstan's e-government service chain.",
@@ -57,16 +60,12 @@ def build_app(settings: Settings, names: Sequence[str] | None = None) -> FastAPI
     app.state.started = False
     kernel._asgi_app = app
     install_problem_handlers(app, kernel.refusals)
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes, refusals=kernel.refusals)
-
     distributed = len(components) < len(REGISTRY) or any(settings.component_url(n) for n in REGISTRY)
+    follow = kernel.clock.refresh_if_stale if distributed else None
+    app.fast_lane = FastLane(kernel.fast, kernel.refusals, settings.max_body_bytes, follow)
     if distributed:
-
-        @app.middleware("http")
-        async def follow_shared_clock(request: Request, call_next):  # type: ignore[no-untyped-def]
-            await kernel.clock.refresh_if_stale()
-            response: Response = await call_next(request)
-            return response
+        app.add_middleware(FollowSharedClock, clock=kernel.clock)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes, refusals=kernel.refusals)
 
     for component in components:
         for router in component.routers(kernel):
@@ -78,6 +77,30 @@ def build_app(settings: Settings, names: Sequence[str] | None = None) -> FastAPI
 
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], summary="health of every component here")
     return app
+
+
+class EgovsimApp(FastAPI):
+    """FastAPI, with the fast lane (:mod:`egovsim.fastlane`) answering ahead of its stack."""
+
+    fast_lane: FastLane | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast_lane is not None and await self.fast_lane.handle(scope, receive, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
+class FollowSharedClock:
+    """In compose each process re-reads the shared simulated clock when its copy is stale."""
+
+    def __init__(self, app: ASGIApp, clock: SimulatedClock) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.clock.refresh_if_stale()
+        await self.app(scope, receive, send)
 
 
 async def start(app: FastAPI) -> None:

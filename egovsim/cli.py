@@ -71,6 +71,7 @@ def _serve(settings: Settings, names: list[str], banner: bool) -> None:
         log_level=settings.log_level,
         lifespan="on",
         access_log=settings.log_level == "debug",
+        proxy_headers=False,  # the public address is a setting (EGOVSIM_PUBLIC_URL), not a header
     )
     server = QuietServer(config)
 
@@ -86,7 +87,10 @@ def _serve(settings: Settings, names: list[str], banner: bool) -> None:
                 console.print(f"egovsim {'+'.join(names)} listening on {settings.effective_public_url}")
         await task
 
-    asyncio.run(main())
+    # uvicorn's own choice of loop: uvloop where it is installed (most of a protocol endpoint's cost
+    # per request is the event loop's and the HTTP parser's)
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+        runner.run(main())
     if not server.started:
         fail(f"could not start on {settings.host}:{settings.port} (is the port taken?)")
     console.print("egovsim stopped.")

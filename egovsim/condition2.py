@@ -102,6 +102,7 @@ class _Facts:
     """What never changes about a certificate, computed once."""
 
     cert: x509.Certificate
+    serial: int
     issuer_error: str | None
     usage: KeyUsageKind
     subject: Subject
@@ -138,7 +139,9 @@ class EdsVerifier:
         self.policy = policy or RevocationPolicy()
         self.root: x509.Certificate | None = None
         self.issuer: x509.Certificate | None = None
-        self._facts: dict[x509.Certificate, _Facts] = {}
+        # by id(): hashing a Certificate hashes its DER; the entry holds the object, so the id
+        # stays its own while the entry lives (a parsed KeyInfo certificate is cached by xmldsig)
+        self._facts: dict[int, _Facts] = {}
         self._answers: dict[tuple[int, RevocationSource], tuple[float, RevocationCheck]] = {}
 
     @property
@@ -169,20 +172,21 @@ class EdsVerifier:
         return response
 
     def _facts_of(self, cert: x509.Certificate) -> _Facts:
-        facts = self._facts.get(cert)  # certificates hash and compare by their DER encoding
-        if facts is None:
+        facts = self._facts.get(id(cert))
+        if facts is None or facts.cert is not cert:
             if len(self._facts) > 10_000:
                 self._facts.clear()
             assert self.issuer is not None
             facts = _Facts(
                 cert,
+                cert.serial_number,
                 self._issuer_error(cert),
                 key_usage_kind(cert),
                 Subject.of(cert.subject),
                 max(cert.not_valid_before_utc, self.issuer.not_valid_before_utc),
                 min(cert.not_valid_after_utc, self.issuer.not_valid_after_utc),
             )
-            self._facts[cert] = facts
+            self._facts[id(cert)] = facts
         return facts
 
     def _issuer_error(self, cert: x509.Certificate) -> str | None:
@@ -264,8 +268,9 @@ class EdsVerifier:
     ) -> list[RevocationCheck]:
         """Ask the sources in order; stop at the first definitive answer unless ``all_sources``."""
         answers: list[RevocationCheck] = []
+        serial = self._facts_of(cert).serial if self.issuer is not None else cert.serial_number
         for source in sources if sources is not None else self.policy.order:
-            key = (cert.serial_number, source)
+            key = (serial, source)
             cached = self._answers.get(key)
             if cached is not None and time.monotonic() - cached[0] < self.policy.cache_seconds:
                 answer = cached[1]

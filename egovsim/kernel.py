@@ -15,6 +15,7 @@ from egovsim.calendar import KazakhstanCalendar
 from egovsim.catalog.loader import ServiceCatalog
 from egovsim.catalog.refusals import RefusalCatalog
 from egovsim.clock import SimulatedClock, to_us, wall_now
+from egovsim.fastlane import FastRoutes
 from egovsim.security import check_admin, resolve_admin_token
 from egovsim.settings import Settings
 from egovsim.storage import Database
@@ -33,6 +34,7 @@ class Kernel:
     trace: TraceJournal
     admin_token: str
     components: tuple[str, ...]
+    fast: FastRoutes = field(default_factory=FastRoutes)  # hot protocol endpoints (egovsim.fastlane)
     _asgi_app: object | None = field(default=None, repr=False)
 
     @classmethod

@@ -25,10 +25,14 @@ LANGS = ("kk", "ru", "en")
 
 
 def request_lang(request: Request) -> str:
-    lang = request.query_params.get("lang")
-    if lang in LANGS:
-        return lang
-    for part in request.headers.get("accept-language", "").split(","):
+    return choose_lang(request.query_params.get("lang"), request.headers.get("accept-language", ""))
+
+
+def choose_lang(asked: str | None, accept_language: str) -> str:
+    """``?lang=`` if it is one of ours, else the first of ours in Accept-Language, else English."""
+    if asked in LANGS:
+        return asked
+    for part in accept_language.split(","):
         tag = part.split(";")[0].strip().lower()[:2]
         if tag in LANGS:
             return tag
