@@ -115,6 +115,11 @@ async def start(app: FastAPI) -> None:
     await kernel.trace.purge_older_than(kernel.settings.trace_retention_days)
     for component in components:
         await kernel.record_boot(component.name)
+    app.state.background = [
+        asyncio.create_task(c.background(kernel), name=f"{c.name}-background")
+        for c in components
+        if c.background is not None and kernel.settings.background_tasks
+    ]
     app.state.started = True
     log.info("egovsim started: %s on %s", ", ".join(kernel.components), kernel.db.backend)
 
@@ -123,6 +128,9 @@ async def stop(app: FastAPI) -> None:
     if not app.state.started:
         return
     kernel: Kernel = app.state.kernel
+    for task in app.state.background:
+        task.cancel()
+    await asyncio.gather(*app.state.background, return_exceptions=True)
     await kernel.db.dispose()
     app.state.started = False
 

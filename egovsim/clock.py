@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from egovsim.calendar import ALMATY, KazakhstanCalendar, to_almaty
 from egovsim.errors import CodedError
@@ -134,26 +135,36 @@ class SimulatedClock:
         return self._state.as_json(self._wall())
 
     async def load(self) -> None:
-        """Adopt the stored state, or store this process's initial state if there is none."""
-        async with self._db.engine.begin() as conn:
-            row = (await conn.execute(select(clock_state).where(clock_state.c.id == 1))).first()
-            if row is None:
-                s = self._state
-                await conn.execute(
-                    insert(clock_state).values(
-                        id=1,
-                        mode=s.mode,
-                        anchor_sim_us=to_us(s.anchor_sim),
-                        anchor_wall_us=to_us(s.anchor_wall),
-                        rate=s.rate,
-                        version=0,
-                    )
+        """Adopt the stored state, or store this process's initial state if there is none.
+
+        Processes starting together (compose) may both find no state: the second insert fails
+        on the primary key, and that process adopts the state the first one stored.
+        """
+        for _ in range(2):
+            async with self._db.engine.connect() as conn:
+                row = (await conn.execute(select(clock_state).where(clock_state.c.id == 1))).first()
+            if row is not None:
+                self._state = ClockState(
+                    row.mode, from_us(row.anchor_sim_us), from_us(row.anchor_wall_us), row.rate, row.version
                 )
+                self._synced_at = self._wall()
                 return
-        self._state = ClockState(
-            row.mode, from_us(row.anchor_sim_us), from_us(row.anchor_wall_us), row.rate, row.version
-        )
-        self._synced_at = self._wall()
+            s = self._state
+            try:
+                async with self._db.engine.begin() as conn:
+                    await conn.execute(
+                        insert(clock_state).values(
+                            id=1,
+                            mode=s.mode,
+                            anchor_sim_us=to_us(s.anchor_sim),
+                            anchor_wall_us=to_us(s.anchor_wall),
+                            rate=s.rate,
+                            version=0,
+                        )
+                    )
+                return
+            except IntegrityError:
+                continue  # another process stored it first: read it back
 
     async def refresh_if_stale(self) -> None:
         """Re-read the shared state when it is older than the sync interval (compose)."""

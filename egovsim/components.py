@@ -8,7 +8,7 @@ composition root (:mod:`egovsim.app`) is the only place that imports them all.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import APIRouter
@@ -24,6 +24,9 @@ class Component:
     mounts: tuple[str, ...]
     routers: Callable[[Kernel], list[APIRouter]]
     schema: Schema | None = None
+    # long-running work of the component (delivery retries, the workstation's autopilot):
+    # started after the migrations, cancelled on shutdown; it must survive its own errors
+    background: Callable[[Kernel], Awaitable[None]] | None = None
 
 
 # name -> module that defines COMPONENT; order is start-up and listing order

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(5_000_000, ge=1024, description="largest request body accepted, in bytes")
     trace_retention_days: int = Field(0, ge=0, description="days trace events are kept; 0 = forever")
+    journal_retention_days: int = Field(30, ge=0, description="days the gateway's message journal keeps; 0 = forever")
+    journal_max_xml_bytes: int = Field(
+        65_536, ge=0, description="largest request or response XML the message journal stores whole (cut beyond)"
+    )
+    background_tasks: bool = Field(
+        True, description="run components' background work (async delivery, the workstation's autopilot)"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="server log level")
 
     @field_validator("database_url")
