@@ -36,6 +36,8 @@ app.add_typer(catalog_app, name="catalog")
 cert_app = typer.Typer(help="Issue and revoke certificates at a running egovsim's НУЦ.", no_args_is_help=True)
 app.add_typer(clock_app, name="clock")
 app.add_typer(cert_app, name="cert")
+route_app = typer.Typer(help="Routes of a running egovsim's gateway (ШЭП): serviceId → target.", no_args_is_help=True)
+app.add_typer(route_app, name="route")
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -508,6 +510,73 @@ def cert_list(
         return
     for c in data["certificates"]:
         _cert_line(c)
+
+
+# -- gateway routes ------------------------------------------------------------------------------
+def _route_line(r: dict[str, Any]) -> None:
+    signatures = "+".join(
+        k for k, on in (("transport", r["transportSignature"]), ("business", r["businessSignature"])) if on
+    )
+    console.print(
+        f"{r['serviceId']}  → {r['target']}  {r['mode']}  "
+        f"signatures={signatures or 'none'}  timeout={r['timeoutSeconds']}s"
+    )
+
+
+@route_app.command("add")
+def route_add(
+    service_id: Annotated[str, typer.Argument(help="the serviceId senders put in requestInfo")],
+    target: Annotated[str, typer.Argument(help="an http(s) URL of the provider system, or component:<name>:/<path>")],
+    mode: Annotated[str, typer.Option("--mode", help="sync or async")] = "sync",
+    transport_signature: Annotated[bool, typer.Option("--transport-signature/--no-transport-signature")] = True,
+    business_signature: Annotated[bool, typer.Option("--business-signature/--no-business-signature")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="seconds the gateway waits for the provider")] = 30.0,
+    title: Annotated[str | None, typer.Option("--title", help="the provider system's name (in SCE909 texts)")] = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Add or replace a route."""
+    if mode not in ("sync", "async"):
+        raise typer.BadParameter("sync or async", param_hint="--mode")
+    body = {
+        "serviceId": service_id,
+        "target": target,
+        "mode": mode,
+        "transportSignature": transport_signature,
+        "businessSignature": business_signature,
+        "timeoutSeconds": timeout,
+        "title": title,
+    }
+    _route_line(_api_call("POST", "/shep/api/routes", url, token, data_dir, body))
+
+
+@route_app.command("list")
+def route_list(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """List the routes."""
+    data = _api_call("GET", "/shep/api/routes", url, token, data_dir)
+    if as_json:
+        print(json.dumps(data["routes"], ensure_ascii=False, indent=2))
+        return
+    for r in data["routes"]:
+        _route_line(r)
+
+
+@route_app.command("remove")
+def route_remove(
+    service_id: Annotated[str, typer.Argument(help="the serviceId of the route")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Remove a route: senders then get SCE004 for its serviceId."""
+    _api_call("DELETE", f"/shep/api/routes/{service_id}", url, token, data_dir)
+    console.print(f"removed {service_id}")
 
 
 def _serial(text: str) -> str:

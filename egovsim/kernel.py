@@ -35,6 +35,8 @@ class Kernel:
     admin_token: str
     components: tuple[str, ...]
     fast: FastRoutes = field(default_factory=FastRoutes)  # hot protocol endpoints (egovsim.fastlane)
+    # per-process objects of a component that its routers and its background work share
+    shared: dict[str, object] = field(default_factory=dict)
     _asgi_app: object | None = field(default=None, repr=False)
 
     @classmethod

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     journal_max_xml_bytes: int = Field(
         65_536, ge=0, description="largest request or response XML the message journal stores whole (cut beyond)"
     )
+    revocation_cache_seconds: float = Field(
+        10.0, ge=0, le=3600, description="how long a relying party (the gateway) reuses an OCSP/CRL answer"
+    )
     background_tasks: bool = Field(
         True, description="run components' background work (async delivery, the workstation's autopilot)"
     )

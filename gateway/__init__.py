@@ -3,10 +3,12 @@
 
 from egovsim.components import Component
 from gateway.router import routers
+from gateway.tables import SCHEMA
 
 COMPONENT = Component(
     name="gateway",
     title="ЭҮШ / ШЭП (e-government gateway) and ЭҮАШ АЖО / АРМ РШЭП (regional workstation)",
     mounts=("/shep", "/rshep"),
     routers=routers,
+    schema=SCHEMA,
 )

@@ -1,11 +1,164 @@
-"""HTTP routes of gateway/. Its health routes (``<mount>/healthz``) come from the kernel."""
+"""HTTP edges of gateway/: the SOAP channels under ``/shep/`` (answered on the fast lane), their
+WSDL and XSDs, the operator's API for routes, senders and the message journal, and the
+regional workstation under ``/rshep/``. Health routes come from the kernel."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
 
+from cryptography import x509
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from egovsim.errors import CodedError
+from egovsim.fastlane import FastRequest, FastResponse
 from egovsim.kernel import Kernel
+from gateway import soap
+from gateway.registry import Route
+from gateway.service import SYNC_PATH, Gateway
+
+SOAP_TYPE = "text/xml; charset=utf-8"
+
+
+class RouteBody(BaseModel):
+    """``POST /shep/api/routes``: what serves a serviceId, and the route's policy."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    service_id: Annotated[str, Field(alias="serviceId", min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.\-]+$")]
+    target: Annotated[str, Field(min_length=1, max_length=512, description="component:<name>:/<path> or a URL")]
+    mode: Literal["sync", "async"] = "sync"
+    transport_signature: bool = Field(True, alias="transportSignature")
+    business_signature: bool = Field(False, alias="businessSignature")
+    timeout_seconds: float = Field(30.0, alias="timeoutSeconds", gt=0, le=600)
+    title: Annotated[str | None, Field(max_length=200)] = None
+
+
+class SenderBody(BaseModel):
+    """``POST /shep/api/senders``: a participant of the gateway."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    sender_id: Annotated[str, Field(alias="senderId", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+    certificate: Annotated[str | None, Field(description="PEM system certificate its transport signature must use")] = (
+        None
+    )
+    push_url: Annotated[str | None, Field(alias="pushUrl", max_length=512)] = None
+    title: Annotated[str | None, Field(max_length=200)] = None
 
 
 def routers(kernel: Kernel) -> list[APIRouter]:
-    return [APIRouter(prefix="/shep", tags=["gateway"]), APIRouter(prefix="/rshep", tags=["gateway"])]
+    gateway = Gateway.of(kernel)
+    admin = [Depends(kernel.require_admin)]
+    shep = APIRouter(prefix="/shep", tags=["gateway"])
+    api = APIRouter(prefix="/shep/api", tags=["gateway"], dependencies=admin)
+
+    # -- SyncChannel v10 ------------------------------------------------------------------------
+    async def send_message(request: FastRequest) -> FastResponse:
+        status, envelope = await gateway.sync.handle(request.body)
+        return FastResponse(status, envelope, SOAP_TYPE)
+
+    async def send_message_oversize(_: FastRequest) -> FastResponse:
+        return FastResponse(413, await gateway.sync.refuse_oversize(kernel.settings.max_body_bytes), SOAP_TYPE)
+
+    for path in (SYNC_PATH, SYNC_PATH.rstrip("/")):
+        kernel.fast.add("POST", path, send_message, oversize=send_message_oversize)
+
+    @shep.post("/bip-sync-wss-gost/", summary="SyncChannel v10 SendMessage (SOAP 1.1)")
+    async def send_message_documented(request: Request) -> Response:  # the fast lane answers first
+        answer = await send_message(FastRequest("POST", SYNC_PATH, b"", {}, await request.body()))
+        return Response(answer.body, answer.status, media_type=SOAP_TYPE)
+
+    @shep.get("/bip-sync-wss-gost/", summary="the SyncChannel WSDL (?wsdl) and its XSDs (?xsd=name)")
+    async def sync_wsdl(request: Request) -> Response:
+        # the address this client reached us at: what it fetches next (the XSDs) must reach us too
+        return _description(request, "SyncChannel", f"{str(request.base_url).rstrip('/')}{SYNC_PATH}")
+
+    # -- the operator's API ---------------------------------------------------------------------
+    @api.get("/routes", summary="routes: serviceId → target and policy")
+    async def list_routes() -> dict:
+        return {"routes": [r.describe() for r in await gateway.registry.routes()]}
+
+    @api.post("/routes", status_code=201, summary="add or replace a route")
+    async def put_route(body: RouteBody) -> dict:
+        route = Route(
+            body.service_id,
+            body.target,
+            body.mode,
+            body.transport_signature,
+            body.business_signature,
+            body.timeout_seconds,
+            body.title,
+        )
+        return (await gateway.registry.put_route(route)).describe()
+
+    @api.get("/routes/{service_id}")
+    async def get_route(service_id: str) -> dict:
+        route = await gateway.registry.route(service_id)
+        if route is None:
+            raise CodedError("ROUTE_NOT_FOUND", f"no route for serviceId {service_id!r}")
+        return route.describe()
+
+    @api.delete("/routes/{service_id}", status_code=204)
+    async def remove_route(service_id: str) -> Response:
+        await gateway.registry.remove_route(service_id)
+        return Response(status_code=204)
+
+    @api.get("/senders", summary="senders (no password hashes)")
+    async def list_senders() -> dict:
+        return {"senders": [s.describe() for s in await gateway.registry.senders()]}
+
+    @api.post("/senders", status_code=201, summary="add or replace a sender")
+    async def put_sender(body: SenderBody) -> dict:
+        cert = None
+        if body.certificate:
+            try:
+                cert = x509.load_pem_x509_certificate(body.certificate.encode())
+            except ValueError:
+                raise CodedError("REQUEST_INVALID", "certificate is not a PEM X.509 certificate") from None
+        record = await gateway.registry.put_sender(body.sender_id, body.password, cert, body.push_url, body.title)
+        return record.describe()
+
+    @api.delete("/senders/{sender_id}", status_code=204)
+    async def remove_sender(sender_id: str) -> Response:
+        await gateway.registry.remove_sender(sender_id)
+        return Response(status_code=204)
+
+    @api.get("/journal", summary="the message journal, newest first (without XML)")
+    async def journal(
+        message_id: Annotated[str | None, Query(alias="messageId")] = None,
+        service_id: Annotated[str | None, Query(alias="serviceId")] = None,
+        sender_id: Annotated[str | None, Query(alias="senderId")] = None,
+        outcome: Literal["ok", "fault", "rejected"] | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        before_id: Annotated[int | None, Query(alias="beforeId")] = None,
+    ) -> dict:
+        entries = await gateway.journal.query(
+            message_id=message_id,
+            service_id=service_id,
+            sender_id=sender_id,
+            outcome=outcome,
+            limit=limit,
+            before_id=before_id,
+        )
+        return {"entries": entries}
+
+    @api.get("/journal/{entry_id}", summary="one journal entry with its request and response XML")
+    async def journal_entry(entry_id: int) -> dict:
+        return await gateway.journal.get(entry_id)
+
+    return [shep, api, APIRouter(prefix="/rshep", tags=["gateway"])]
+
+
+def _description(request: Request, name: str, location: str) -> Response:
+    """``?wsdl`` gives the WSDL with this server's address; ``?xsd=<file>`` the schemas it imports."""
+    xsd = request.query_params.get("xsd")
+    if xsd is not None:
+        document = soap.xsd_document(xsd, location)
+        if document is None:
+            raise CodedError("NOT_FOUND", f"no schema {xsd!r}")
+        return Response(document, media_type=SOAP_TYPE)
+    if "wsdl" in request.query_params:
+        return Response(soap.wsdl_document(name, location), media_type=SOAP_TYPE)
+    raise CodedError("NOT_FOUND", "POST SOAP messages here; GET ?wsdl for the description")

@@ -101,5 +101,5 @@ def test_exact_routes_win_over_prefixes() -> None:
 
     routes.add("GET", "/x/", a, prefix=True)
     routes.add("GET", "/x/y", b)
-    assert routes.find("GET", "/x/y") is b and routes.find("GET", "/x/z") is a
+    assert routes.find("GET", "/x/y").handler is b and routes.find("GET", "/x/z").handler is a  # type: ignore[union-attr]
     assert routes.find("POST", "/x/z") is None and routes.find("GET", "/x/") is None

@@ -1,0 +1,144 @@
+"""The gateway's message journal: every request and response that crossed the gateway, with
+its ids, sender, service, route, timings, status or fault, and the raw XML (cut at
+``journal_max_xml_bytes``, kept ``journal_retention_days``). Integrators read it to see exactly
+what the gateway received and answered; the inspector lists it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+
+from egovsim.clock import from_us, to_us, wall_now
+from egovsim.errors import CodedError
+from egovsim.kernel import Kernel
+from gateway.tables import journal
+
+CUT_MARK = "\n<!-- egovsim: cut, the message was longer -->"
+
+
+@dataclass(slots=True)
+class Entry:
+    """One exchange, filled in as the gateway handles it and written once at the end."""
+
+    channel: str
+    operation: str
+    request: bytes
+    received: datetime = field(default_factory=wall_now)
+    message_id: str | None = None
+    correlation_id: str | None = None
+    session_id: str | None = None
+    sender_id: str | None = None
+    service_id: str | None = None
+    target: str | None = None
+    outcome: str = "ok"
+    code: str | None = None
+    detail: str | None = None
+    response: bytes = b""
+
+
+class Journal:
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+
+    def _cut(self, xml: bytes) -> str:
+        limit = self.kernel.settings.journal_max_xml_bytes
+        text = xml[:limit].decode("utf-8", "replace")
+        return text + CUT_MARK if len(xml) > limit else text
+
+    async def write(self, entry: Entry) -> int:
+        now = wall_now()
+        async with self.kernel.db.engine.begin() as conn:
+            result = await conn.execute(
+                insert(journal).values(
+                    channel=entry.channel,
+                    operation=entry.operation,
+                    message_id=entry.message_id,
+                    correlation_id=entry.correlation_id,
+                    session_id=entry.session_id,
+                    sender_id=entry.sender_id,
+                    service_id=entry.service_id,
+                    target=entry.target,
+                    outcome=entry.outcome,
+                    code=entry.code,
+                    detail=entry.detail,
+                    received_wall_us=to_us(entry.received),
+                    sim_time_us=to_us(self.kernel.clock.now()),
+                    duration_us=to_us(now) - to_us(entry.received),
+                    request_bytes=len(entry.request),
+                    response_bytes=len(entry.response),
+                    request_xml=self._cut(entry.request),
+                    response_xml=self._cut(entry.response),
+                )
+            )
+        return int(result.inserted_primary_key[0])
+
+    async def query(
+        self,
+        *,
+        message_id: str | None = None,
+        service_id: str | None = None,
+        sender_id: str | None = None,
+        outcome: str | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Newest first, without the XML (``get`` gives one entry whole)."""
+        q = select(*[c for c in journal.c if c.name not in ("request_xml", "response_xml")])
+        for column, value in (
+            (journal.c.message_id, message_id),
+            (journal.c.service_id, service_id),
+            (journal.c.sender_id, sender_id),
+            (journal.c.outcome, outcome),
+        ):
+            if value is not None:
+                q = q.where(column == value)
+        if before_id is not None:
+            q = q.where(journal.c.id < before_id)
+        q = q.order_by(journal.c.id.desc()).limit(max(1, min(limit, 1000)))
+        async with self.kernel.db.engine.connect() as conn:
+            rows = (await conn.execute(q)).all()
+        return [_describe(r._mapping) for r in rows]
+
+    async def get(self, entry_id: int) -> dict[str, Any]:
+        async with self.kernel.db.engine.connect() as conn:
+            row = (await conn.execute(select(journal).where(journal.c.id == entry_id))).first()
+        if row is None:
+            raise CodedError("JOURNAL_ENTRY_NOT_FOUND", f"no journal entry {entry_id}")
+        return _describe(row._mapping) | {"requestXml": row.request_xml, "responseXml": row.response_xml}
+
+    async def count(self) -> int:
+        async with self.kernel.db.engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(journal))).scalar_one())
+
+    async def purge(self) -> int:
+        days = self.kernel.settings.journal_retention_days
+        if days <= 0:
+            return 0
+        cutoff = to_us(wall_now() - timedelta(days=days))
+        async with self.kernel.db.engine.begin() as conn:
+            return int((await conn.execute(delete(journal).where(journal.c.received_wall_us < cutoff))).rowcount)
+
+
+def _describe(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "channel": row["channel"],
+        "operation": row["operation"],
+        "messageId": row["message_id"],
+        "correlationId": row["correlation_id"],
+        "sessionId": row["session_id"],
+        "senderId": row["sender_id"],
+        "serviceId": row["service_id"],
+        "target": row["target"],
+        "outcome": row["outcome"],
+        "code": row["code"],
+        "detail": row["detail"],
+        "received": from_us(row["received_wall_us"]).isoformat(),
+        "simTime": from_us(row["sim_time_us"]).isoformat(),
+        "durationMs": round(row["duration_us"] / 1000, 3),
+        "requestBytes": row["request_bytes"],
+        "responseBytes": row["response_bytes"],
+    }
