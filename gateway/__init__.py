@@ -3,6 +3,7 @@
 
 from egovsim.components import Component
 from gateway.router import routers
+from gateway.service import background
 from gateway.tables import SCHEMA
 
 COMPONENT = Component(
@@ -11,4 +12,5 @@ COMPONENT = Component(
     mounts=("/shep", "/rshep"),
     routers=routers,
     schema=SCHEMA,
+    background=background,
 )

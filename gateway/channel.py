@@ -58,8 +58,9 @@ def fault_code(verdict: Verdict, layer: tuple[str, str, str]) -> str:
     return wrong
 
 
-class SyncChannel:
-    operation = "SendMessage"
+class ChannelBase:
+    """What both channels share: the registries, journal and keys, the condition-2 verifier of
+    both signature layers, the HTTP clients to providers, and how a fault is worded."""
 
     def __init__(self, kernel: Kernel, registry: Registry, journal: Journal, keys: GatewayKeys) -> None:
         self.kernel = kernel
@@ -73,23 +74,6 @@ class SyncChannel:
         )
         self._clients: dict[str, httpx.AsyncClient] = {}
 
-    # -- the edge -----------------------------------------------------------------------------
-    async def handle(self, body: bytes) -> tuple[int, bytes]:
-        """(HTTP status, SOAP envelope) for the bytes of one POST."""
-        entry = Entry("sync", self.operation, body)
-        session = soap.new_session_id()
-        try:
-            answer = await self._exchange(body, entry, session)
-            status = 200
-        except GatewayFault as fault:
-            entry.outcome = "rejected" if entry.target is None else "fault"
-            entry.code, entry.detail = fault.code, fault.detail
-            answer = soap.to_bytes(soap.build_fault(self.operation, self.error_info(fault, session), channel="sync"))
-            status = 500  # SOAP 1.1 over HTTP: a fault travels with 500
-        entry.response = answer
-        await self.journal.write(entry)
-        return status, answer
-
     def error_info(self, fault: GatewayFault, session: str | None) -> soap.ErrorInfo:
         entry = self.kernel.refusals.get(fault.code)
         assert entry is not None, fault.code
@@ -102,14 +86,69 @@ class SyncChannel:
             session_id=session,
         )
 
+    def _fault(
+        self, operation: str, channel: soap.Channel, fault: GatewayFault, entry: Entry, session: str | None
+    ) -> bytes:
+        """The fault envelope; the entry records it (a rejection if nothing was routed yet)."""
+        entry.outcome = "rejected" if entry.target is None else "fault"
+        entry.code, entry.detail = fault.code, fault.detail
+        return soap.to_bytes(soap.build_fault(operation, self.error_info(fault, session), channel=channel))
+
+    async def _check_transport(self, root: etree._Element, sender: Sender | None, *, of: str = "the sender") -> None:
+        verdict, _ = await self.verifier.check_xml(root, wsse=True, require_sign=False)  # type: ignore[arg-type]
+        if not verdict.valid:
+            raise GatewayFault(fault_code(verdict, TRANSPORT), f"transport signature of {of}: {verdict.detail}")
+        if sender is not None and sender.certificate is not None and verdict.certificate != sender.certificate:
+            raise GatewayFault("SCE006", f"signed with a certificate other than sender {sender.sender_id!r}'s")
+
+    async def _check_business(self, data: etree._Element, *, of: str = "the sender") -> None:
+        verdict, _ = await self.verifier.check_xml(data, require_sign=False)  # type: ignore[arg-type]
+        if not verdict.valid:
+            raise GatewayFault(fault_code(verdict, BUSINESS), f"business data signature of {of}: {verdict.detail}")
+
+    def _client(self, target: str) -> tuple[httpx.AsyncClient, str]:
+        """A client and URL for ``component:<name>:<path>`` (in-process or compose) or a URL."""
+        if not target.startswith("component:"):
+            if "" not in self._clients:
+                self._clients[""] = httpx.AsyncClient()
+            return self._clients[""], target
+        _, name, path = target.split(":", 2)
+        if name not in self._clients:
+            self._clients[name] = self.kernel.client_for(name)
+        return self._clients[name], path
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+        await self.verifier.aclose()
+
+
+class SyncChannel(ChannelBase):
+    operation = "SendMessage"
+
+    # -- the edge -----------------------------------------------------------------------------
+    async def handle(self, body: bytes) -> tuple[int, bytes]:
+        """(HTTP status, SOAP envelope) for the bytes of one POST."""
+        entry = Entry("sync", self.operation, body)
+        session = soap.new_session_id()
+        try:
+            answer = await self._exchange(body, entry, session)
+            status = 200
+        except GatewayFault as fault:
+            answer = self._fault(self.operation, "sync", fault, entry, session)
+            status = 500  # SOAP 1.1 over HTTP: a fault travels with 500
+        entry.response = answer
+        await self.journal.write(entry)
+        return status, answer
+
     async def refuse_oversize(self, size_limit: int) -> bytes:
         """An oversize body (never read whole): SCE001, and one journal entry saying so."""
         fault = GatewayFault("SCE001", f"the message is larger than the limit of {size_limit} bytes")
-        answer = soap.to_bytes(soap.build_fault(self.operation, self.error_info(fault, None), channel="sync"))
-        entry = Entry("sync", self.operation, b"", outcome="rejected", code=fault.code, detail=fault.detail)
-        entry.response = answer
+        entry = Entry("sync", self.operation, b"")
+        entry.response = self._fault(self.operation, "sync", fault, entry, None)
         await self.journal.write(entry)
-        return answer
+        return entry.response
 
     # -- one message --------------------------------------------------------------------------
     async def _exchange(self, body: bytes, entry: Entry, session: str) -> bytes:
@@ -138,33 +177,10 @@ class SyncChannel:
         entry.correlation_id = response.correlation_id
         return await self.keys.sign(soap.build_sync_response(replace(response, session_id=session)))
 
-    async def _check_transport(self, root: etree._Element, sender: Sender | None, *, of: str = "the sender") -> None:
-        verdict, _ = await self.verifier.check_xml(root, wsse=True, require_sign=False)  # type: ignore[arg-type]
-        if not verdict.valid:
-            raise GatewayFault(fault_code(verdict, TRANSPORT), f"transport signature of {of}: {verdict.detail}")
-        if sender is not None and sender.certificate is not None and verdict.certificate != sender.certificate:
-            raise GatewayFault("SCE006", f"signed with a certificate other than sender {sender.sender_id!r}'s")
-
-    async def _check_business(self, data: etree._Element, *, of: str = "the sender") -> None:
-        verdict, _ = await self.verifier.check_xml(data, require_sign=False)  # type: ignore[arg-type]
-        if not verdict.valid:
-            raise GatewayFault(fault_code(verdict, BUSINESS), f"business data signature of {of}: {verdict.detail}")
-
     # -- the provider's side ------------------------------------------------------------------
-    def _client(self, route: Route) -> tuple[httpx.AsyncClient, str]:
-        internal = route.component
-        if internal is None:
-            if "" not in self._clients:
-                self._clients[""] = httpx.AsyncClient()
-            return self._clients[""], route.target
-        name, path = internal
-        if name not in self._clients:
-            self._clients[name] = self.kernel.client_for(name)
-        return self._clients[name], path
-
     async def _forward(self, route: Route, request: soap.SyncRequest) -> soap.SyncResponse:
         system = route.title or route.target
-        client, url = self._client(route)
+        client, url = self._client(route.target)
         signed = await self.keys.sign(soap.build_sync_request(request))
         try:
             reply = await asyncio.wait_for(
@@ -200,8 +216,3 @@ class SyncChannel:
         except GatewayFault as cause:
             raise GatewayFault("SCE909", cause.detail, self.error_info(cause, request.session_id), system) from None
         return response if response.correlation_id else replace(response, correlation_id=request.message_id)
-
-    async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        await self.verifier.aclose()

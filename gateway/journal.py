@@ -5,6 +5,7 @@ what the gateway received and answered; the inspector lists it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,8 @@ from egovsim.kernel import Kernel
 from gateway.tables import journal
 
 CUT_MARK = "\n<!-- egovsim: cut, the message was longer -->"
+# a sender's password travels in requestInfo/sender/password; the journal never keeps it
+_PASSWORD = re.compile(r"(<(?:[\w.-]+:)?password(?:\s[^>]*)?>)[^<]*(</(?:[\w.-]+:)?password\s*>)")
 
 
 @dataclass(slots=True)
@@ -45,7 +48,7 @@ class Journal:
 
     def _cut(self, xml: bytes) -> str:
         limit = self.kernel.settings.journal_max_xml_bytes
-        text = xml[:limit].decode("utf-8", "replace")
+        text = _PASSWORD.sub(r"\1***\2", xml[:limit].decode("utf-8", "replace"))
         return text + CUT_MARK if len(xml) > limit else text
 
     async def write(self, entry: Entry) -> int:

@@ -14,8 +14,9 @@ from egovsim.errors import CodedError
 from egovsim.fastlane import FastRequest, FastResponse
 from egovsim.kernel import Kernel
 from gateway import soap
+from gateway.echo import register_echo
 from gateway.registry import Route
-from gateway.service import SYNC_PATH, Gateway
+from gateway.service import ASYNC_PATH, SYNC_PATH, Gateway
 
 SOAP_TYPE = "text/xml; charset=utf-8"
 
@@ -64,6 +65,7 @@ def routers(kernel: Kernel) -> list[APIRouter]:
 
     for path in (SYNC_PATH, SYNC_PATH.rstrip("/")):
         kernel.fast.add("POST", path, send_message, oversize=send_message_oversize)
+    register_echo(kernel, gateway)  # POST /shep/diag/echo: the diagnostic provider (gateway/echo.py)
 
     @shep.post("/bip-sync-wss-gost/", summary="SyncChannel v10 SendMessage (SOAP 1.1)")
     async def send_message_documented(request: Request) -> Response:  # the fast lane answers first
@@ -74,6 +76,25 @@ def routers(kernel: Kernel) -> list[APIRouter]:
     async def sync_wsdl(request: Request) -> Response:
         # the address this client reached us at: what it fetches next (the XSDs) must reach us too
         return _description(request, "SyncChannel", f"{str(request.base_url).rstrip('/')}{SYNC_PATH}")
+
+    # -- AsyncChannel v10 -----------------------------------------------------------------------
+    async def async_operation(request: FastRequest) -> FastResponse:
+        status, envelope = await gateway.async_.handle(request.body)
+        return FastResponse(status, envelope, SOAP_TYPE)
+
+    for path in (ASYNC_PATH, ASYNC_PATH.rstrip("/")):
+        kernel.fast.add("POST", path, async_operation, oversize=send_message_oversize)
+
+    @shep.post(
+        "/bip-async/", summary="AsyncChannel v10: sendMessage, getMessageStatus, getMessages, sendDeliveryNotification"
+    )
+    async def async_documented(request: Request) -> Response:  # the fast lane answers first
+        answer = await async_operation(FastRequest("POST", ASYNC_PATH, b"", {}, await request.body()))
+        return Response(answer.body, answer.status, media_type=SOAP_TYPE)
+
+    @shep.get("/bip-async/", summary="the AsyncChannel WSDL (?wsdl) and its XSDs (?xsd=name)")
+    async def async_wsdl(request: Request) -> Response:
+        return _description(request, "AsyncChannel", f"{str(request.base_url).rstrip('/')}{ASYNC_PATH}")
 
     # -- the operator's API ---------------------------------------------------------------------
     @api.get("/routes", summary="routes: serviceId → target and policy")

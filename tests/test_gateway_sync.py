@@ -172,6 +172,7 @@ async def test_a_signed_request_reaches_the_external_provider_and_its_signed_ans
         PROVIDER_URL,
     )
     assert "MSG-HAPPY-1" in entry["requestXml"] and "SCSS001" in entry["responseXml"]
+    assert PASSWORD not in entry["requestXml"] and "<password>***</password>" in entry["requestXml"]
 
 
 async def test_zeep_builds_a_client_from_our_wsdl_and_calls_send_message(world, nca: RunningSimulator) -> None:  # type: ignore[no-untyped-def]
