@@ -114,8 +114,7 @@ class AsyncChannel(ChannelBase):
             if original is None:
                 raise GatewayFault("SCE001", f"correlationId {info.correlation_id!r} names no message of this gateway")
             route = await self.registry.route(original.service_id)
-            requester = await self.registry.sender(original.sender_id)
-            recipient = requester.push_url if requester and requester.push_url else f"pull:{original.sender_id}"
+            recipient = await self.requester_of(original.sender_id)
         if route is None or route.transport_signature:
             await self._check_transport(root, sender)
         if route is not None and route.business_signature:
@@ -124,36 +123,50 @@ class AsyncChannel(ChannelBase):
         stored = soap.AsyncMessage(
             replace(info, message_id=message_id, session_id=session, sender=soap.Sender(sender.sender_id)), message.data
         )
+        session, duplicate = await self.enqueue(stored, recipient)
+        if duplicate:
+            entry.detail = "a resend of an accepted message: acknowledged again, not delivered again"
+        entry.message_id, entry.session_id, entry.target = message_id, session, recipient
+        receipt = soap.AsyncSendMessageResponse(
+            message_id, info.correlation_id or message_id, self.kernel.clock.now(), session
+        )
+        return await self.keys.sign(soap.build_send_message_response(receipt))
+
+    async def enqueue(self, message: soap.AsyncMessage, recipient: str) -> tuple[str, bool]:
+        """Store ``message`` (its info complete: messageId, sessionId, sender) for delivery to
+        ``recipient``; returns its sessionId and whether it was a resend (then nothing is stored)."""
+        info = message.info
+        assert info.message_id and info.session_id
         now = wall_now()
         values = {
-            "message_id": message_id,
-            "sender_id": sender.sender_id,
+            "message_id": info.message_id,
+            "sender_id": info.sender.sender_id,
             "correlation_id": info.correlation_id,
             "service_id": info.service_id,
             "message_type": info.message_type.value,
-            "session_id": session,
+            "session_id": info.session_id,
             "recipient": recipient,
             "state": soap.MessageState.ON_DELIVERY.value,
             "attempts": 0,
             "next_attempt_wall_us": to_us(now),
             "claimed_until_wall_us": 0,
-            "message_xml": soap.to_bytes(soap.build_push_message_request(stored)).decode("utf-8"),
+            "message_xml": soap.to_bytes(soap.build_push_message_request(message)).decode("utf-8"),
             "created_wall_us": to_us(now),
         }
         try:
             async with self.kernel.db.engine.begin() as conn:
                 await conn.execute(messages.insert().values(**values))
         except IntegrityError:  # the same messageId again: acknowledged, not delivered twice
-            existing = await self._row(message_id, sender.sender_id)
+            existing = await self._row(info.message_id, info.sender.sender_id)
             assert existing is not None
-            session = existing.session_id
-            entry.detail = "a resend of an accepted message: acknowledged again, not delivered again"
-        entry.message_id, entry.session_id, entry.target = message_id, session, recipient
+            return existing.session_id, True
         self.wake.set()
-        receipt = soap.AsyncSendMessageResponse(
-            message_id, info.correlation_id or message_id, self.kernel.clock.now(), session
-        )
-        return await self.keys.sign(soap.build_send_message_response(receipt))
+        return info.session_id, False
+
+    async def requester_of(self, sender_id: str) -> str:
+        """Where an answer to ``sender_id``'s request goes: its push URL, or its pull queue."""
+        requester = await self.registry.sender(sender_id)
+        return requester.push_url if requester and requester.push_url else f"pull:{sender_id}"
 
     async def _row(self, message_id: str | None, sender_id: str | None = None):  # type: ignore[no-untyped-def]
         query = select(messages).where(messages.c.message_id == message_id)

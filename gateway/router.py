@@ -15,8 +15,11 @@ from egovsim.fastlane import FastRequest, FastResponse
 from egovsim.kernel import Kernel
 from gateway import soap
 from gateway.echo import register_echo
+from gateway.inspector import inspector_router
 from gateway.registry import Route
 from gateway.service import ASYNC_PATH, SYNC_PATH, Gateway
+from gateway.workflow import AutopilotPolicy
+from gateway.workstation import INBOX_PATH, Policy
 
 SOAP_TYPE = "text/xml; charset=utf-8"
 
@@ -169,7 +172,80 @@ def routers(kernel: Kernel) -> list[APIRouter]:
     async def journal_entry(entry_id: int) -> dict:
         return await gateway.journal.get(entry_id)
 
-    return [shep, api, APIRouter(prefix="/rshep", tags=["gateway"])]
+    return [shep, api, *workstation_routers(kernel, gateway), inspector_router(kernel)]
+
+
+class StepBody(BaseModel):
+    """``POST /rshep/api/cases/{id}/steps/{n}``: an employee completes the current step."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    employee: Annotated[str, Field(min_length=1, max_length=64)]
+    outcome: Literal["done", "refused"] = "done"
+    ground: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class PolicyBody(BaseModel):
+    """``PUT /rshep/api/policies/{serviceId}``: how the workstation works a service."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    mode: Literal["autopilot", "manual"] = "autopilot"
+    decision: Literal["approve", "refuse"] = "approve"
+    refusal_ground: Annotated[str | None, Field(alias="refusalGround", max_length=1000)] = None
+    refuse_at_step: Annotated[str | None, Field(alias="refuseAtStep", max_length=16)] = None
+    scale: Annotated[float, Field(gt=0, le=1000)] = 1.0
+
+
+def workstation_routers(kernel: Kernel, gateway: Gateway) -> list[APIRouter]:
+    """ЭҮАШ АЖО / АРМ РШЭП: its inbox on the gateway, and the API its employees and operators use."""
+    station = gateway.workstation
+    rshep = APIRouter(prefix="/rshep", tags=["workstation"])
+    api = APIRouter(prefix="/rshep/api", tags=["workstation"], dependencies=[Depends(kernel.require_admin)])
+
+    async def inbox(request: FastRequest) -> FastResponse:
+        status, envelope = await station.receive(request.body)
+        return FastResponse(status, envelope, SOAP_TYPE)
+
+    kernel.fast.add("POST", INBOX_PATH, inbox)
+
+    @rshep.post("/shep/", summary="the workstation's IAsyncChannelClient endpoint (pushes from the gateway)")
+    async def inbox_documented(request: Request) -> Response:  # the fast lane answers first
+        answer = await inbox(FastRequest("POST", INBOX_PATH, b"", {}, await request.body()))
+        return Response(answer.body, answer.status, media_type=SOAP_TYPE)
+
+    @api.get("/providers", summary="providers, their BINs, services and employees with roles")
+    async def providers() -> dict:
+        return {"providers": [p.model_dump() for p in station.providers.providers]}
+
+    @api.get("/cases", summary="requests in the providers' inboxes, newest first")
+    async def list_cases(provider: str | None = None, status: str | None = None) -> dict:
+        return {"cases": await station.list(provider, status)}
+
+    @api.get("/cases/{case_id}", summary="one request: its steps with their times, overdue or not")
+    async def get_case(case_id: str) -> dict:
+        return await station.case(case_id)
+
+    @api.post("/cases/{case_id}/steps/{n}", summary="manual mode: an employee completes the current step")
+    async def complete(case_id: str, n: str, body: StepBody) -> dict:
+        return await station.complete(case_id, n, body.employee, body.outcome, body.ground)
+
+    @api.get("/policies/{service_id}", summary="how the workstation works a service")
+    async def get_policy(service_id: str) -> dict:
+        return (await station.policy(service_id)).describe()
+
+    @api.put("/policies/{service_id}", summary="autopilot (approve / refuse with a ground, scaled delays) or manual")
+    async def put_policy(service_id: str, body: PolicyBody) -> dict:
+        try:
+            autopilot = AutopilotPolicy(
+                decision=body.decision, refusal_ground=body.refusal_ground, refuse_at_step=body.refuse_at_step,
+                scale=body.scale,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise CodedError("REQUEST_INVALID", str(exc).splitlines()[-1]) from None
+        return (await station.set_policy(service_id, Policy(body.mode, autopilot))).describe()
+
+    return [rshep, api]
 
 
 def _description(request: Request, name: str, location: str) -> Response:

@@ -3,6 +3,7 @@ routes and its background work."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from egovsim.kernel import Kernel
@@ -11,6 +12,7 @@ from gateway.channel import SyncChannel
 from gateway.journal import Journal
 from gateway.keys import GatewayKeys
 from gateway.registry import Registry
+from gateway.workstation import RegionalWorkstation
 
 SYNC_PATH = "/shep/bip-sync-wss-gost/"
 ASYNC_PATH = "/shep/bip-async/"
@@ -24,6 +26,7 @@ class Gateway:
     keys: GatewayKeys
     sync: SyncChannel
     async_: AsyncChannel
+    workstation: RegionalWorkstation
 
     @classmethod
     def of(cls, kernel: Kernel) -> Gateway:
@@ -32,15 +35,19 @@ class Gateway:
         if gateway is None:
             registry, journal, keys = Registry(kernel), Journal(kernel), GatewayKeys(kernel)
             parts = (kernel, registry, journal, keys)
-            gateway = cls(*parts, SyncChannel(*parts), AsyncChannel(*parts))
+            async_channel = AsyncChannel(*parts)
+            workstation = RegionalWorkstation(kernel, registry, keys, async_channel)
+            gateway = cls(*parts, SyncChannel(*parts), async_channel, workstation)
             kernel.shared["gateway"] = gateway
         assert isinstance(gateway, Gateway)
         return gateway
 
     async def run(self) -> None:
-        """The gateway's background work: async deliveries (and the workstation's autopilot)."""
+        """The gateway's background work: the catalogue's routes to the workstation, async
+        deliveries and the workstation's autopilot."""
         try:
-            await self.async_.run()
+            await self.registry.ensure_routes(self.workstation.routes())
+            await asyncio.gather(self.async_.run(), self.workstation.run())
         finally:
             await self.sync.aclose()
             await self.async_.aclose()
