@@ -4,6 +4,7 @@ routes and its background work."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 from egovsim.kernel import Kernel
@@ -13,6 +14,8 @@ from gateway.journal import Journal
 from gateway.keys import GatewayKeys
 from gateway.registry import Registry
 from gateway.workstation import RegionalWorkstation
+
+log = logging.getLogger("egovsim.gateway")
 
 SYNC_PATH = "/shep/bip-sync-wss-gost/"
 ASYNC_PATH = "/shep/bip-async/"
@@ -47,10 +50,19 @@ class Gateway:
         deliveries and the workstation's autopilot."""
         try:
             await self.registry.ensure_routes(self.workstation.routes())
-            await asyncio.gather(self.async_.run(), self.workstation.run())
+            await asyncio.gather(self.async_.run(), self.workstation.run(), self._purge_journal())
         finally:
             await self.sync.aclose()
             await self.async_.aclose()
+
+    async def _purge_journal(self) -> None:
+        """Drop journal entries older than EGOVSIM_JOURNAL_RETENTION_DAYS, at start and hourly."""
+        while True:
+            try:
+                await self.journal.purge()
+            except Exception:
+                log.exception("journal purge failed; retrying in an hour")
+            await asyncio.sleep(3600)
 
 
 async def background(kernel: Kernel) -> None:

@@ -246,6 +246,10 @@ class RegionalWorkstation:
             ],
         }
 
+    async def result_xml(self, case_id: str) -> str | None:
+        """The signed result e-document (or reasoned refusal) of a closed case; None while open."""
+        return (await self._row(case_id)).result_xml  # type: ignore[no-any-return]
+
     # -- manual mode --------------------------------------------------------------------------
     async def complete(
         self, case_id: str, n: str, employee_id: str, outcome: Literal["done", "refused"], ground: str | None

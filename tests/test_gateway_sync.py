@@ -5,6 +5,7 @@ and bad input that changes nothing but the journal's one rejection entry."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -397,3 +398,23 @@ async def test_the_operator_api_needs_the_admin_token_and_knows_unknown_ids(worl
     assert bad.status_code == 422
     senders = (await http.get("/shep/api/senders", headers=ADMIN)).json()["senders"]
     assert all("password" not in str(s).lower() for s in senders)
+
+
+async def test_the_route_cli_adds_lists_and_removes_routes_of_a_running_egovsim(world, nca: RunningSimulator) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    cli = (sys.executable, "-m", "egovsim.cli", "route")
+    async with served(nca) as url:
+        auth = ("--url", url, "--token", ADMIN["Authorization"].split()[1])
+        rc, out = await run(*cli, "add", "CLI_ROUTE", PROVIDER_URL, "--mode", "async", "--business-signature",
+                            "--timeout", "5", "--title", "CLI TEST", *auth)  # fmt: skip
+        assert rc == 0 and "CLI_ROUTE" in out and "transport+business" in out, out
+        rc, out = await run(*cli, "list", "--json", *auth)
+        listed = {r["serviceId"]: r for r in json.loads(out)}
+        assert listed["CLI_ROUTE"]["mode"] == "async" and listed["CLI_ROUTE"]["timeoutSeconds"] == 5
+        rc, out = await run(*cli, "remove", "CLI_ROUTE", *auth)
+        assert rc == 0, out
+        rc, out = await run(*cli, "remove", "CLI_ROUTE", *auth)
+        assert rc != 0 and "ROUTE_NOT_FOUND" in out
+        rc, out = await run(*cli, "add", "BAD", "ftp://nowhere", *auth)
+        assert rc != 0 and "REQUEST_INVALID" in out
