@@ -116,12 +116,17 @@ class QuietServer(uvicorn.Server):
 
 async def _persona_keys(settings: Settings, application: Any) -> list[dict[str, Any]]:
     """Issue the demo personas' key files through the НУЦ's API (in-process HTTP)."""
-    from egovsim.personas import ensure_key_files
+    from egovsim.personas import ensure_gateway_senders, ensure_key_files
 
     kernel = application.state.kernel
+    admin = {"Authorization": f"Bearer {kernel.admin_token}"}
     transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url=settings.effective_public_url, timeout=120) as http:
-        return await ensure_key_files(http, settings.data_dir, {"Authorization": f"Bearer {kernel.admin_token}"})
+        rows = await ensure_key_files(http, settings.data_dir, admin)
+        senders = await ensure_gateway_senders(http, admin, rows)
+    for row in rows:
+        row["gatewaySender"] = row["id"] in senders
+    return rows
 
 
 def print_banner(settings: Settings, application: Any, personas: list[dict[str, Any]]) -> None:
@@ -153,6 +158,12 @@ def print_banner(settings: Settings, application: Any, personas: list[dict[str, 
     keys = (settings.data_dir / "keys").resolve()
     console.print(f"keys folder   {keys} (PEM beside each .p12; the CA chain in ca-chain.pem)")
     console.print(f"personas      {(settings.data_dir / 'personas.json').resolve()}")
+    senders = sorted({row["id"] for row in personas if row.get("gatewaySender")})
+    if senders:
+        console.print(
+            f"gateway       senders {', '.join(senders)} (password Qwerty12, their system certificates) "
+            f"at {base}/shep/bip-sync-wss-gost/ and {base}/shep/bip-async/ (?wsdl)"
+        )
     console.print("Press Ctrl-C to stop; a second `egovsim up` on this data folder keeps its data.")
 
 

@@ -84,3 +84,24 @@ async def ensure_key_files(http: httpx.AsyncClient, data_dir: Path, admin_header
         )
     index_file.write_text(json.dumps(rows, ensure_ascii=False, indent=2), encoding="utf-8")
     return rows
+
+
+async def ensure_gateway_senders(http: httpx.AsyncClient, admin_headers: dict[str, str], rows: list[dict]) -> list[str]:
+    """Register each demo system as a gateway sender (senderId = its id, password Qwerty12, its
+    system certificate bound); senders that exist already are left as the operator set them."""
+    existing = await http.get("/shep/api/senders", headers=admin_headers)
+    if existing.status_code != 200:  # no gateway in this process
+        return []
+    known = {s["senderId"] for s in existing.json()["senders"]}
+    systems = {s["id"] for s in load_personas()["systems"]}
+    registered = []
+    for row in rows:
+        if row["id"] not in systems:
+            continue
+        registered.append(row["id"])
+        if row["id"] in known:
+            continue
+        certificate = Path(row["file"]).with_name(f"{Path(row['file']).stem}.crt.pem").read_text(encoding="utf-8")
+        body = {"senderId": row["id"], "password": DEFAULT_PASSWORD, "certificate": certificate, "title": row["name"]}
+        (await http.post("/shep/api/senders", json=body, headers=admin_headers)).raise_for_status()
+    return registered

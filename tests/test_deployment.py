@@ -135,14 +135,17 @@ def test_up_starts_everything_prints_the_urls_and_stops_cleanly_keeping_its_data
     for mount in ("/api/catalog/", "/nca/", "/shep/", "/rshep/", "/registries/", "/portal/", "/hqo/", "/cabinet/"):
         assert f"{base}{mount}" in out
     assert "egovsim stopped." in out and "Traceback" not in out
+    assert "senders gbdfl, hqo, portal, provider (password Qwerty12" in " ".join(out.split()), out
 
     second = start(args, env)
     try:
         wait_healthy(f"{base}/healthz", second)
         clock = httpx.get(f"{base}/api/catalog/clock").json()
+        senders = httpx.get(f"{base}/shep/api/senders", headers=ADMIN).json()["senders"]
     finally:
         code, out = stop(second)
     assert clock["now"] == "2026-05-07T09:00:00+05:00" and clock["mode"] == "frozen"
+    assert {s["senderId"] for s in senders} >= {"portal", "hqo"} and all(s["certificateSerial"] for s in senders)
     assert code == 0, out
 
 
