@@ -4,7 +4,9 @@ and response XML.
 
 The journal holds other participants' messages, so the pages are the operator's: they accept
 ``Authorization: Bearer <admin token>`` or the ``egovsim_admin`` cookie that ``/inspector/login``
-sets. The cookie never carries the admin token itself: it is a PyJWT HS256 token
+sets, for these pages and for the regional workstation's (``/rshep/``, gateway/workstation_pages.py),
+which reuse the sign-in (:func:`signed_in`, :func:`sign_in_required`, ``?next=``) and the page
+helpers below. The cookie never carries the admin token itself: it is a PyJWT HS256 token
 (:func:`issue_session`) signed with a key derived from the admin token by HMAC-SHA256, with an
 audience and an expiry on the wall clock (the simulated clock can be frozen or moved; a session
 cannot). Changing the admin token ends every session; decoding pins ``algorithms=["HS256"]``.
@@ -23,11 +25,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-from urllib.parse import parse_qs, urlencode
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from lxml import etree
 
@@ -44,6 +46,8 @@ PREFIX = "/inspector"
 LOGIN_PATH = f"{PREFIX}/login"
 JOURNAL_PATH = f"{PREFIX}/journal"
 COOKIE = "egovsim_admin"
+# One cookie per area of the admin's pages (a cookie has one path): the journal, the workstation.
+SESSION_PATHS = (PREFIX, "/rshep")
 SESSION_LIFETIME = timedelta(hours=8)
 SESSION_AUDIENCE = "egovsim-inspector"
 OUTCOMES = ("ok", "fault", "rejected")
@@ -150,11 +154,11 @@ def _entry_id(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
-def _e(value: object) -> str:
+def escape_or_dash(value: object) -> str:
     return "—" if value is None or value == "" else html.escape(str(value))
 
 
-def _local_time(iso: str) -> str:
+def local_time(iso: str) -> str:
     return datetime.fromisoformat(iso).astimezone(ALMATY).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -177,7 +181,16 @@ nav.paging { margin-top: .8rem; display: flex; gap: 1rem; }
 """
 
 
-def _page(title: str, body: str, *, signed_in: bool) -> str:
+def page(
+    title: str,
+    body: str,
+    *,
+    signed_in: bool,
+    home: str = JOURNAL_PATH,
+    area: str = "ЭҮШ / ШЭП message journal",
+    css: str = "",
+) -> str:
+    """A whole page in the admin's chrome; ``home``, ``area`` and ``css`` are another area's."""
     logout = (
         f'<form method="post" action="{PREFIX}/logout"><button type="submit">Sign out</button></form>'
         if signed_in
@@ -186,27 +199,28 @@ def _page(title: str, body: str, *, signed_in: bool) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)} · egovsim inspector</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-        f'<header><a href="{JOURNAL_PATH}">egovsim inspector</a><span>ЭҮШ / ШЭП message journal</span>{logout}'
+        f"<title>{html.escape(title)} · egovsim inspector</title>\n<style>{CSS}{css}</style>\n</head>\n<body>\n"
+        f'<header><a href="{home}">egovsim inspector</a><span>{html.escape(area)}</span>{logout}'
         f"</header>\n<main>\n<h1>{html.escape(title)}</h1>\n{body}\n</main>\n</body>\n</html>\n"
     )
 
 
-def _html(content: str, status: int = 200) -> HTMLResponse:
+def html_response(content: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(content, status, headers=SECURITY_HEADERS)
 
 
-def _redirect(location: str) -> RedirectResponse:
+def see_other(location: str) -> RedirectResponse:
     return RedirectResponse(location, 303, headers=SECURITY_HEADERS)
 
 
-def login_page(error: str | None = None) -> str:
+def login_page(error: str | None = None, next_path: str | None = None) -> str:
     message = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    return _page(
+    back = f'<input type="hidden" name="next" value="{html.escape(next_path)}">' if next_path else ""
+    return page(
         "Sign in",
         f"{message}<p>The message journal holds other participants' messages: sign in with the admin token "
         f"(<code>EGOVSIM_ADMIN_TOKEN</code>, or the <code>admin-token</code> file of the data folder).</p>"
-        f'<form method="post" action="{LOGIN_PATH}">'
+        f'<form method="post" action="{LOGIN_PATH}">{back}'
         '<label>Admin token <input type="password" name="token" autocomplete="current-password" required autofocus>'
         '</label> <button type="submit">Sign in</button></form>',
         signed_in=False,
@@ -215,7 +229,7 @@ def login_page(error: str | None = None) -> str:
 
 def journal_page(entries: list[dict[str, Any]], where: JournalFilter) -> str:
     def field(label: str, name: str, value: str | None) -> str:
-        return f'<label>{label}<input name="{name}" value="{_e(value) if value else ""}"></label>'
+        return f'<label>{label}<input name="{name}" value="{escape_or_dash(value) if value else ""}"></label>'
 
     options = "".join(
         f'<option value="{o}"{" selected" if o == where.outcome else ""}>{o}</option>' for o in ("", *OUTCOMES)
@@ -239,7 +253,7 @@ def journal_page(entries: list[dict[str, Any]], where: JournalFilter) -> str:
     if len(entries) == where.limit:
         older = f"{JOURNAL_PATH}?{where.query(beforeId=entries[-1]['id'])}"
         links.append(f'<a rel="next" href="{html.escape(older)}">older →</a>')
-    return _page(
+    return page(
         "Message journal",
         f'{filters}<table>\n<thead>{head}</thead>\n<tbody>\n{rows}</tbody>\n</table>\n<nav class="paging">'
         f"{''.join(links)}</nav>",
@@ -251,20 +265,20 @@ def _journal_row(entry: dict[str, Any]) -> str:
     outcome = entry["outcome"] if entry["outcome"] in OUTCOMES else ""
     cells = [
         f'<a href="{JOURNAL_PATH}/{int(entry["id"])}">{int(entry["id"])}</a>',
-        f'<time datetime="{_e(entry["received"])}">{_e(_local_time(entry["received"]))}</time>',
-        _e(entry["channel"]),
-        _e(entry["operation"]),
-        _e(entry["senderId"]),
-        _e(entry["serviceId"]),
-        _e(entry["messageId"]),
-        f'<span class="{outcome}">{_e(entry["outcome"])}</span>',
-        _e(entry["code"]),
+        f'<time datetime="{escape_or_dash(entry["received"])}">{escape_or_dash(local_time(entry["received"]))}</time>',
+        escape_or_dash(entry["channel"]),
+        escape_or_dash(entry["operation"]),
+        escape_or_dash(entry["senderId"]),
+        escape_or_dash(entry["serviceId"]),
+        escape_or_dash(entry["messageId"]),
+        f'<span class="{outcome}">{escape_or_dash(entry["outcome"])}</span>',
+        escape_or_dash(entry["code"]),
     ]
     numbers = [entry["durationMs"], entry["requestBytes"], entry["responseBytes"]]
     return (
         "<tr>"
         + "".join(f"<td>{c}</td>" for c in cells)
-        + "".join(f'<td class="num">{_e(n)}</td>' for n in numbers)
+        + "".join(f'<td class="num">{escape_or_dash(n)}</td>' for n in numbers)
         + "</tr>\n"
     )
 
@@ -291,8 +305,8 @@ ENTRY_FIELDS = (
 
 
 def entry_page(entry: dict[str, Any]) -> str:
-    rows = "".join(f"<tr><th>{label}</th><td>{_e(entry[key])}</td></tr>" for label, key in ENTRY_FIELDS)
-    return _page(
+    rows = "".join(f"<tr><th>{label}</th><td>{escape_or_dash(entry[key])}</td></tr>" for label, key in ENTRY_FIELDS)
+    return page(
         f"Journal entry {int(entry['id'])}",
         f'<p><a href="{JOURNAL_PATH}">← the journal</a></p><table class="fields">{rows}</table>\n'
         + _xml_section("Request", "request", entry["requestXml"])
@@ -310,30 +324,69 @@ def _xml_section(title: str, name: str, stored: str | None) -> str:
     return f"<h2>{title}</h2>\n{note}{body}\n"
 
 
-def refusal_page(title: str, code: str, messages: Mapping[str, str]) -> str:
-    """A refusal of the catalogue as a page: its code, and its text in each of kk/ru/en."""
+def refusal_block(code: str, messages: Mapping[str, str]) -> str:
+    """A refusal of the catalogue as HTML: its code, and its text in each of kk/ru/en."""
     texts = "".join(f'<li lang="{html.escape(lang)}">{html.escape(text)}</li>' for lang, text in messages.items())
-    return _page(
-        title,
-        f'<p class="error"><code>{html.escape(code)}</code></p><ul>{texts}</ul>'
-        f'<p><a href="{JOURNAL_PATH}">← the journal</a></p>',
-        signed_in=True,
+    return f'<p class="error"><code>{html.escape(code)}</code></p><ul>{texts}</ul>'
+
+
+def refusal_page(title: str, code: str, messages: Mapping[str, str]) -> str:
+    return page(
+        title, f'{refusal_block(code, messages)}<p><a href="{JOURNAL_PATH}">← the journal</a></p>', signed_in=True
     )
 
 
-def _form_fields(body: bytes) -> dict[str, list[str]]:
+def form_fields(body: bytes) -> dict[str, list[str]]:
     try:
         return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=20)
     except ValueError:  # more fields than any of our forms has
         return {}
 
 
-def _wants_html(request: Request) -> bool:
+def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def _first(values: Iterable[str]) -> str:
+def first_value(values: Iterable[str]) -> str:
     return next(iter(values), "")
+
+
+def safe_next(path: str) -> str | None:
+    """``next`` of the login form when it is a page of the admin's own areas (no open redirect)."""
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc or "\\" in path or not path.isprintable():
+        return None
+    if any(parts.path == area or parts.path.startswith(f"{area}/") for area in SESSION_PATHS):
+        return path
+    return None
+
+
+# -- who is signed in ------------------------------------------------------------------------------
+def signed_in(kernel: Kernel, request: Request) -> bool:
+    """The session cookie, or the admin token as a bearer token."""
+    cookie = request.cookies.get(COOKIE)
+    if cookie and session_is_valid(cookie, kernel.admin_token):
+        return True
+    try:
+        kernel.require_admin(request)
+    except CodedError:
+        return False
+    return True
+
+
+def sign_in_required(kernel: Kernel, request: Request, next_path: str | None = None) -> Response:
+    """A browser goes to the login page (and back to ``next_path`` after it); any other client gets
+    the JSON problem."""
+    if wants_html(request):
+        return see_other(f"{LOGIN_PATH}?{urlencode({'next': next_path})}" if next_path else LOGIN_PATH)
+    answer = problem(
+        kernel.refusals,
+        "ADMIN_AUTH_REQUIRED",
+        request_lang(request),
+        f"send 'Authorization: Bearer <admin token>' or sign in at {LOGIN_PATH}",
+    )
+    answer.headers.update(SECURITY_HEADERS)
+    return answer
 
 
 # -- the routes ------------------------------------------------------------------------------------
@@ -341,62 +394,44 @@ def inspector_router(kernel: Kernel) -> APIRouter:
     gateway = Gateway.of(kernel)
     router = APIRouter(prefix=PREFIX, tags=["inspector"], default_response_class=HTMLResponse)
 
-    def signed_in(request: Request) -> bool:
-        cookie = request.cookies.get(COOKIE)
-        if cookie and session_is_valid(cookie, kernel.admin_token):
-            return True
-        try:
-            kernel.require_admin(request)
-        except CodedError:
-            return False
-        return True
+    @router.get("/login", summary="the inspector's sign-in form (admin token); `next`: the page to go back to")
+    async def login_form(next_path: Annotated[str, Query(alias="next")] = "") -> Response:
+        return html_response(login_page(next_path=safe_next(next_path)))
 
-    def refused(request: Request) -> Response:
-        """A browser goes to the login page; any other client gets the JSON problem."""
-        if _wants_html(request):
-            return _redirect(LOGIN_PATH)
-        answer = problem(
-            kernel.refusals,
-            "ADMIN_AUTH_REQUIRED",
-            request_lang(request),
-            f"send 'Authorization: Bearer <admin token>' or sign in at {LOGIN_PATH}",
-        )
-        answer.headers.update(SECURITY_HEADERS)
-        return answer
-
-    @router.get("/login", summary="the inspector's sign-in form (admin token)")
-    async def login_form() -> Response:
-        return _html(login_page())
-
-    @router.post("/login", summary="sign in: form field `token`; sets the session cookie")
+    @router.post("/login", summary="sign in: form fields `token` and `next`; sets the session cookie")
     async def login(request: Request) -> Response:
-        token = _first(_form_fields(await request.body()).get("token", []))
+        form = form_fields(await request.body())
+        token = first_value(form.get("token", []))
+        next_path = safe_next(first_value(form.get("next", [])))
         if not hmac.compare_digest(token.encode(), kernel.admin_token.encode()):
-            return _html(login_page("That is not the admin token."), 401)
-        answer = _redirect(JOURNAL_PATH)
-        answer.set_cookie(
-            COOKIE,
-            issue_session(kernel.admin_token),
-            max_age=int(SESSION_LIFETIME.total_seconds()),
-            path=PREFIX,
-            secure=request.url.scheme == "https",
-            httponly=True,
-            samesite="strict",
-        )
+            return html_response(login_page("That is not the admin token.", next_path), 401)
+        answer = see_other(next_path or JOURNAL_PATH)
+        session = issue_session(kernel.admin_token)
+        for path in SESSION_PATHS:
+            answer.set_cookie(
+                COOKIE,
+                session,
+                max_age=int(SESSION_LIFETIME.total_seconds()),
+                path=path,
+                secure=request.url.scheme == "https",
+                httponly=True,
+                samesite="strict",
+            )
         return answer
 
     @router.post("/logout", summary="sign out: clears the session cookie")
     async def logout(request: Request) -> Response:
-        answer = _redirect(LOGIN_PATH)
-        answer.delete_cookie(
-            COOKIE, path=PREFIX, secure=request.url.scheme == "https", httponly=True, samesite="strict"
-        )
+        answer = see_other(LOGIN_PATH)
+        for path in SESSION_PATHS:
+            answer.delete_cookie(
+                COOKIE, path=path, secure=request.url.scheme == "https", httponly=True, samesite="strict"
+            )
         return answer
 
     @router.get("/journal", summary="the message journal, newest first, with filters and paging")
     async def journal(request: Request) -> Response:
-        if not signed_in(request):
-            return refused(request)
+        if not signed_in(kernel, request):
+            return sign_in_required(kernel, request)
         where = JournalFilter.of(request.query_params)
         entries = await gateway.journal.query(
             message_id=where.message_id,
@@ -406,12 +441,12 @@ def inspector_router(kernel: Kernel) -> APIRouter:
             limit=where.limit,
             before_id=where.before_id,
         )
-        return _html(journal_page(entries, where))
+        return html_response(journal_page(entries, where))
 
     @router.get("/journal/{entry_id}", summary="one journal entry with its request and response XML")
     async def journal_entry(entry_id: str, request: Request) -> Response:
-        if not signed_in(request):
-            return refused(request)
+        if not signed_in(kernel, request):
+            return sign_in_required(kernel, request)
         number = _entry_id(entry_id)
         try:
             if number is None:
@@ -420,7 +455,9 @@ def inspector_router(kernel: Kernel) -> APIRouter:
         except CodedError as error:
             refusal = kernel.refusals.get(error.code)
             assert refusal is not None, error.code
-            return _html(refusal_page("Not found", error.code, refusal.messages(error.params)), refusal.http_status)
-        return _html(entry_page(entry))
+            return html_response(
+                refusal_page("Not found", error.code, refusal.messages(error.params)), refusal.http_status
+            )
+        return html_response(entry_page(entry))
 
     return router

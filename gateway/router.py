@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from cryptography import x509
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from egovsim.errors import CodedError
 from egovsim.fastlane import FastRequest, FastResponse
@@ -20,6 +20,7 @@ from gateway.registry import Route
 from gateway.service import ASYNC_PATH, SYNC_PATH, Gateway
 from gateway.workflow import AutopilotPolicy
 from gateway.workstation import INBOX_PATH, Policy
+from gateway.workstation_pages import workstation_pages
 
 SOAP_TYPE = "text/xml; charset=utf-8"
 
@@ -241,11 +242,11 @@ def workstation_routers(kernel: Kernel, gateway: Gateway) -> list[APIRouter]:
                 decision=body.decision, refusal_ground=body.refusal_ground, refuse_at_step=body.refuse_at_step,
                 scale=body.scale,
             )  # fmt: skip
-        except ValueError as exc:
-            raise CodedError("REQUEST_INVALID", str(exc).splitlines()[-1]) from None
+        except ValidationError as exc:
+            raise CodedError("REQUEST_INVALID", "; ".join(e["msg"] for e in exc.errors())) from None
         return (await station.set_policy(service_id, Policy(body.mode, autopilot))).describe()
 
-    return [rshep, api]
+    return [rshep, api, workstation_pages(kernel, station)]
 
 
 def _description(request: Request, name: str, location: str) -> Response:

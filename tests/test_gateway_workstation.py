@@ -188,7 +188,7 @@ async def test_the_workstation_api_is_the_operators(world) -> None:  # type: ign
     providers = (await http.get("/rshep/api/providers", headers=ADMIN)).json()["providers"]
     assert {p["bin"] for p in providers} >= {"990340001111"}
     bad = await http.put(f"/rshep/api/policies/{FOSTER}", json={"decision": "refuse"}, headers=ADMIN)
-    assert bad.status_code == 422 and bad.json()["code"] == "REQUEST_INVALID"
+    assert bad.status_code == 422 and bad.json()["code"] == "REQUEST_INVALID" and "ground" in bad.json()["detail"]
     assert (await http.put("/rshep/api/policies/nope", json={}, headers=ADMIN)).json()["code"] == "SERVICE_NOT_FOUND"
 
 
