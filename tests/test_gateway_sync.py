@@ -418,3 +418,16 @@ async def test_the_route_cli_adds_lists_and_removes_routes_of_a_running_egovsim(
         assert rc != 0 and "ROUTE_NOT_FOUND" in out
         rc, out = await run(*cli, "add", "BAD", "ftp://nowhere", *auth)
         assert rc != 0 and "REQUEST_INVALID" in out
+
+
+async def test_the_diagnostic_echo_provider_answers_a_routed_lookup_with_its_own_data(world) -> None:  # type: ignore[no-untyped-def]
+    http, client = world["http"], world["client"]
+    route = {"serviceId": "EGOVSIM_ECHO", "target": "component:gateway:/shep/diag/echo", "title": "ECHO"}
+    assert (await http.post("/shep/api/routes", json=route, headers=ADMIN)).status_code == 201
+    data = etree.fromstring("<data><iin>900115300013</iin><lookup>Ақтөбе</lookup></data>")
+    status, root = await post(http, signed(client, request_envelope("EGOVSIM_ECHO", data=data, message_id="ECHO-1")))
+    assert status == 200, etree.tostring(root)
+    response = soap.read_sync_response(root)
+    assert response.correlation_id == "ECHO-1" and response.data.findtext("lookup") == "Ақтөбе"
+    bad = await http.post("/shep/diag/echo", content=b"<nonsense/>", headers={"Content-Type": "text/xml"})
+    assert bad.status_code == 500 and fault_of(xmldsig.parse_xml(bad.content)).code == "SCE001"
