@@ -300,21 +300,19 @@ class AsyncChannel(ChannelBase):
         try:
             body = await self.keys.sign(row.message_xml.encode("utf-8"))
             entry.request = body
-            client, url = self._client(row.recipient)
-            headers = {"Content-Type": "text/xml; charset=utf-8"}
-            reply = await client.post(url, content=body, headers=headers, timeout=PUSH_TIMEOUT)
-            entry.response = reply.content
-            root = xmldsig.parse_xml(reply.content)
+            status, content = await self._post(row.recipient, body, PUSH_TIMEOUT)
+            entry.response = content
+            root = xmldsig.parse_xml(content)
             fault = soap.read_fault(root)
             if fault is not None:
                 error = f"the recipient answered fault {fault.code}: {fault.message}"
-            elif reply.status_code != 200:
-                error = f"the recipient answered HTTP {reply.status_code}"
+            elif status != 200:
+                error = f"the recipient answered HTTP {status}"
             else:
                 soap.read_push_message_response(root)
         except (xmldsig.XmlSignatureError, soap.SoapFormatError) as exc:
             error = f"the recipient's answer is not a sendMessage response: {exc}"
-        except httpx.HTTPError as exc:  # unreachable, timeout, refused: a failed attempt
+        except (httpx.HTTPError, TimeoutError) as exc:  # unreachable, timeout, refused: a failed attempt
             error = f"the recipient cannot be reached: {type(exc).__name__}"
         now = wall_now()
         attempts = row.attempts + 1
