@@ -14,6 +14,7 @@ returned. Every exchange, refused or not, is one journal entry.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, replace
 
 import httpx
@@ -27,6 +28,8 @@ from gateway import soap
 from gateway.journal import Entry, Journal
 from gateway.keys import GatewayKeys
 from gateway.registry import Registry, Route, Sender
+
+log = logging.getLogger("egovsim.gateway")
 
 GATEWAY_NAME = "ШЭП"
 NOT_CURRENT = {"EDS_CERT_EXPIRED", "EDS_CERT_NOT_YET_VALID", "EDS_CERT_REVOKED", "EDS_CERT_ON_HOLD"}
@@ -120,7 +123,15 @@ class ChannelBase:
                 and self.kernel.settings.component_url(name) is None
             ):
                 headers = {b"content-type": b"text/xml; charset=utf-8"}
-                answer = await asyncio.wait_for(route.handler(FastRequest("POST", path, b"", headers, body)), timeout)
+                try:
+                    answer = await asyncio.wait_for(
+                        route.handler(FastRequest("POST", path, b"", headers, body)), timeout
+                    )
+                except TimeoutError:
+                    raise
+                except Exception as exc:  # the provider broke: to the sender that is SCE909, as over HTTP
+                    log.exception("in-process provider %s failed", target)
+                    raise httpx.TransportError(f"{type(exc).__name__} in {target}") from exc
                 return answer.status, answer.body
         client, url = self._client(target)
         headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
