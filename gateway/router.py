@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from egovsim.errors import CodedError
-from egovsim.fastlane import FastRequest, FastResponse
+from egovsim.fastlane import FastRequest, FastResponse, documented_endpoint
 from egovsim.kernel import Kernel
 from gateway import soap
 from gateway.echo import register_echo
@@ -71,10 +71,12 @@ def routers(kernel: Kernel) -> list[APIRouter]:
         kernel.fast.add("POST", path, send_message, oversize=send_message_oversize)
     register_echo(kernel, gateway)  # POST /shep/diag/echo: the diagnostic provider (gateway/echo.py)
 
-    @shep.post("/bip-sync-wss-gost/", summary="SyncChannel v10 SendMessage (SOAP 1.1)")
-    async def send_message_documented(request: Request) -> Response:  # the fast lane answers first
-        answer = await send_message(FastRequest("POST", SYNC_PATH, b"", {}, await request.body()))
-        return Response(answer.body, answer.status, media_type=SOAP_TYPE)
+    shep.add_api_route(
+        "/bip-sync-wss-gost/",
+        documented_endpoint(send_message),
+        methods=["POST"],
+        summary="SyncChannel v10 SendMessage (SOAP 1.1)",
+    )
 
     @shep.get("/bip-sync-wss-gost/", summary="the SyncChannel WSDL (?wsdl) and its XSDs (?xsd=name)")
     async def sync_wsdl(request: Request) -> Response:
@@ -89,12 +91,12 @@ def routers(kernel: Kernel) -> list[APIRouter]:
     for path in (ASYNC_PATH, ASYNC_PATH.rstrip("/")):
         kernel.fast.add("POST", path, async_operation, oversize=send_message_oversize)
 
-    @shep.post(
-        "/bip-async/", summary="AsyncChannel v10: sendMessage, getMessageStatus, getMessages, sendDeliveryNotification"
+    shep.add_api_route(
+        "/bip-async/",
+        documented_endpoint(async_operation),
+        methods=["POST"],
+        summary="AsyncChannel v10: sendMessage, getMessageStatus, getMessages, sendDeliveryNotification",
     )
-    async def async_documented(request: Request) -> Response:  # the fast lane answers first
-        answer = await async_operation(FastRequest("POST", ASYNC_PATH, b"", {}, await request.body()))
-        return Response(answer.body, answer.status, media_type=SOAP_TYPE)
 
     @shep.get("/bip-async/", summary="the AsyncChannel WSDL (?wsdl) and its XSDs (?xsd=name)")
     async def async_wsdl(request: Request) -> Response:
@@ -210,10 +212,12 @@ def workstation_routers(kernel: Kernel, gateway: Gateway) -> list[APIRouter]:
 
     kernel.fast.add("POST", INBOX_PATH, inbox)
 
-    @rshep.post("/shep/", summary="the workstation's IAsyncChannelClient endpoint (pushes from the gateway)")
-    async def inbox_documented(request: Request) -> Response:  # the fast lane answers first
-        answer = await inbox(FastRequest("POST", INBOX_PATH, b"", {}, await request.body()))
-        return Response(answer.body, answer.status, media_type=SOAP_TYPE)
+    rshep.add_api_route(
+        "/shep/",
+        documented_endpoint(inbox),
+        methods=["POST"],
+        summary="the workstation's IAsyncChannelClient endpoint (pushes from the gateway)",
+    )
 
     @api.get("/providers", summary="providers, their BINs, services and employees with roles")
     async def providers() -> dict:

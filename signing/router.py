@@ -14,11 +14,11 @@ from typing import Annotated, Literal
 from urllib.parse import unquote
 
 from cryptography.hazmat.primitives import serialization
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from egovsim.errors import CodedError
-from egovsim.fastlane import FastRequest, FastResponse
+from egovsim.fastlane import FastRequest, FastResponse, documented_endpoint
 from egovsim.kernel import Kernel
 from egovsim.pki import is_valid_number
 from signing import ca
@@ -145,15 +145,15 @@ def routers(kernel: Kernel) -> list[APIRouter]:
     kernel.fast.add("POST", "/nca/ocsp", ocsp_post)
     kernel.fast.add("GET", "/nca/ocsp/", ocsp_get, prefix=True)
 
-    @public.post("/ocsp/", summary="OCSP responder (RFC 6960, POST)")
-    async def ocsp_post_documented(request: Request) -> Response:
-        answer = await ocsp_post(FastRequest("POST", request.url.path, b"", {}, await request.body()))
-        return Response(answer.body, answer.status, media_type=answer.content_type)
-
-    @public.get("/ocsp/{encoded:path}", summary="OCSP responder (RFC 6960 A.1, GET)")
-    async def ocsp_get_documented(encoded: str) -> Response:
-        answer = await ocsp_get(FastRequest("GET", f"/nca/ocsp/{encoded}", b"", {}, b""))
-        return Response(answer.body, answer.status, media_type=answer.content_type)
+    public.add_api_route(
+        "/ocsp/", documented_endpoint(ocsp_post), methods=["POST"], summary="OCSP responder (RFC 6960, POST)"
+    )
+    public.add_api_route(
+        "/ocsp/{encoded:path}",
+        documented_endpoint(ocsp_get),
+        methods=["GET"],
+        summary="OCSP responder (RFC 6960 A.1, GET)",
+    )
 
     # -- the operator's API -------------------------------------------------------------------
     @api.post("/certificates", status_code=201, summary="issue a certificate and its key file")
