@@ -767,8 +767,36 @@ def sign_wsse(soap: bytes | str | etree._Element, key: rsa.RSAPrivateKey, cert: 
     ``wsse:SecurityTokenReference/wsse:KeyIdentifier``. Signatures inside the Body (signed business
     data) are fine; a message already signed in its header is refused. Returns the signed bytes.
     """
+    pending = prepare_wsse(soap, key, cert)
+    return pending.finish(key.sign(pending.to_sign, _PKCS1V15, hashes.SHA256()))
+
+
+@dataclass(slots=True)
+class PendingWsse:
+    """A WS-Security signature built up to its SignatureValue: ``to_sign`` is the canonical
+    SignedInfo, to be signed RSA-SHA256 (PKCS#1 v1.5) by the key ``prepare_wsse`` was given;
+    ``finish`` puts the value in and returns the signed bytes. It lets a server run the RSA
+    operation, which releases the interpreter lock, on another thread and nothing else there."""
+
+    tree: etree._ElementTree
+    signature: etree._Element
+    to_sign: bytes
+    cert: x509.Certificate
+
+    def finish(self, value: bytes) -> bytes:
+        _sub(self.signature, _DS_SIGNATURE_VALUE, base64.b64encode(value).decode("ascii"))
+        token = _sub(_sub(self.signature, _DS_KEY_INFO), _WSSE_STR)
+        _sub(token, _WSSE_KEY_IDENTIFIER, _cert_b64(self.cert), EncodingType=BASE64_BINARY, ValueType=X509V3_TOKEN)
+        return _serialize(self.tree, _SOAP_DECLARATION)
+
+
+def prepare_wsse(
+    soap: bytes | str | etree._Element, key: rsa.RSAPrivateKey, cert: x509.Certificate, *, in_place: bool = False
+) -> PendingWsse:
+    """``sign_wsse`` up to the RSA operation (see ``PendingWsse``). With ``in_place`` an element is
+    signed as it is instead of a copy: for a caller that built it and hands it over."""
     _check_key(key, cert)
-    tree = _tree_of(soap, copy=True)
+    tree = _tree_of(soap, copy=not in_place)
     root = tree.getroot()
     header, body = _envelope_parts(root)
     if any(_outside(body, s) for s in root.iter(_DS_SIGNATURE)):
@@ -787,10 +815,7 @@ def sign_wsse(soap: bytes | str | etree._Element, key: rsa.RSAPrivateKey, cert: 
 
     digest = hashlib.sha256(_c14n(body, True, False, None)).digest()
     signature, signed_info = _build_signature(security, EXC_C14N, f"#{body_id}", (EXC_C14N,), digest)
-    _sign_signed_info(signature, signed_info, True, key)
-    token = _sub(_sub(signature, _DS_KEY_INFO), _WSSE_STR)
-    _sub(token, _WSSE_KEY_IDENTIFIER, _cert_b64(cert), EncodingType=BASE64_BINARY, ValueType=X509V3_TOKEN)
-    return _serialize(tree, _SOAP_DECLARATION)
+    return PendingWsse(tree, signature, _c14n(signed_info, True, False, None), cert)
 
 
 def _wsse_certificates(key_info: etree._Element, security: etree._Element) -> list[str | None]:

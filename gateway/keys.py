@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +28,10 @@ GATEWAY_SYSTEM = "SHEP"
 # RSA signing releases the GIL: signing on these threads lets a second core sign while the event
 # loop serves the next message
 _SIGNERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="shep-sign")
+
+
+def _rsa_sha256(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
+    return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
 
 
 class GatewayKeys:
@@ -47,9 +51,14 @@ class GatewayKeys:
         return (await self.pair())[1]
 
     async def sign(self, envelope: etree._Element | bytes) -> bytes:
-        """The envelope with the gateway's WS-Security transport signature."""
+        """The envelope with the gateway's WS-Security transport signature. An element is signed in
+        place: the caller built it for this and hands it over. The RSA operation runs on a signing
+        thread (it releases the interpreter lock); the XML work stays on the caller's."""
         key, cert = await self.pair()
-        return await asyncio.get_running_loop().run_in_executor(_SIGNERS, xmldsig.sign_wsse, envelope, key, cert)
+        pending = xmldsig.prepare_wsse(envelope, key, cert, in_place=True)
+        loop = asyncio.get_running_loop()
+        value = await loop.run_in_executor(_SIGNERS, _rsa_sha256, key, pending.to_sign)
+        return pending.finish(value)
 
     async def _load(self) -> tuple[rsa.RSAPrivateKey, x509.Certificate] | None:
         async with self.kernel.db.engine.connect() as conn:

@@ -431,3 +431,23 @@ async def test_the_diagnostic_echo_provider_answers_a_routed_lookup_with_its_own
     assert response.correlation_id == "ECHO-1" and response.data.findtext("lookup") == "Ақтөбе"
     bad = await http.post("/shep/diag/echo", content=b"<nonsense/>", headers={"Content-Type": "text/xml"})
     assert bad.status_code == 500 and fault_of(xmldsig.parse_xml(bad.content)).code == "SCE001"
+
+
+async def test_concurrent_messages_are_each_journaled_before_their_answer(world) -> None:  # type: ignore[no-untyped-def]
+    """The journal group-commits: many exchanges at once share a transaction, and each answer
+    leaves only once its own entry is stored (so it is queryable the moment the answer arrives)."""
+    http, client = world["http"], world["client"]
+    route = {"serviceId": "EGOVSIM_ECHO", "target": "component:gateway:/shep/diag/echo", "title": "ECHO"}
+    await http.post("/shep/api/routes", json=route, headers=ADMIN)  # 201, or 409 after the echo test
+    ids = [f"BURST-{uuid.uuid4()}" for _ in range(24)]
+
+    async def one(message_id: str) -> dict[str, Any]:
+        status, root = await post(http, signed(client, request_envelope("EGOVSIM_ECHO", message_id=message_id)))
+        assert status == 200, etree.tostring(root)
+        found = (await http.get("/shep/api/journal", params={"messageId": message_id}, headers=ADMIN)).json()
+        return found["entries"]  # type: ignore[no-any-return]
+
+    journaled = await asyncio.gather(*(one(m) for m in ids))
+    assert [len(entries) for entries in journaled] == [1] * len(ids)
+    assert {entries[0]["messageId"] for entries in journaled} == set(ids)
+    assert all(entries[0]["outcome"] == "ok" and entries[0]["code"] == "SCSS001" for entries in journaled)
