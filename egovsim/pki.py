@@ -86,30 +86,6 @@ def key_users(cert: x509.Certificate) -> list[str]:
     return [KEY_USERS[o.dotted_string] for o in eku if o.dotted_string in KEY_USERS]
 
 
-# -- IIN and BIN (§11) ----------------------------------------------------------------------------
-# The NCA's own test numbers fail the check digit; they are accepted as the reference advises.
-TEST_NUMBERS = frozenset({"123456789011", "123456789021"})
-
-
-def check_digit(first11: str) -> int | None:
-    """The IIN/BIN check digit of 11 digits, or None when the number is never issued."""
-    digits = [int(c) for c in first11]
-    c = sum((i + 1) * d for i, d in enumerate(digits)) % 11
-    if c == 10:
-        weights = [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2]
-        c = sum(w * d for w, d in zip(weights, digits, strict=True)) % 11
-    return None if c == 10 else c
-
-
-def is_valid_number(number: str) -> bool:
-    """Twelve digits with a correct check digit (IIN or BIN), or an NCA test number."""
-    if len(number) != 12 or not number.isdigit():
-        return False
-    if number in TEST_NUMBERS:
-        return True
-    return check_digit(number[:11]) == int(number[11])
-
-
 # -- reading a certificate ------------------------------------------------------------------------
 def _attr(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
     values = name.get_attributes_for_oid(oid)

@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from egovsim.catalog.loader import ServiceCatalog, _field_path
 from egovsim.catalog.models import Strict, Texts
 from egovsim.errors import CatalogError
-from egovsim.pki import is_valid_number
+from egovsim.iin import is_valid_number
 from gateway.workflow import WORKSTATION_ROLES, WorkstationRole
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]

@@ -3,10 +3,12 @@ unified notarial information system (powers of attorney), served through the gat
 
 from egovsim.components import Component
 from mock_registries.router import routers
+from mock_registries.tables import SCHEMA
 
 COMPONENT = Component(
     name="registries",
     title="ЖТ МДҚ / ГБД ФЛ (individuals) and БНАЖ / ЕНИС (powers of attorney)",
     mounts=("/registries",),
     routers=routers,
+    schema=SCHEMA,
 )

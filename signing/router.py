@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from egovsim.errors import CodedError
 from egovsim.fastlane import FastRequest, FastResponse, documented_endpoint
+from egovsim.iin import is_valid_number
 from egovsim.kernel import Kernel
-from egovsim.pki import is_valid_number
 from signing import ca
 from signing.ca import Holder, KeyKind, Profile, RevocationReason
 from signing.ncanode import ncanode_router

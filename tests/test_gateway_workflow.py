@@ -16,7 +16,7 @@ from egovsim.calendar import ALMATY, KazakhstanCalendar
 from egovsim.catalog.loader import ServiceCatalog
 from egovsim.catalog.models import Actor, Service
 from egovsim.errors import CatalogError
-from egovsim.pki import is_valid_number
+from egovsim.iin import is_valid_number
 from gateway.providers import default_providers_file, load_providers
 from gateway.workflow import (
     WORKSTATION_ROLES,
