@@ -44,7 +44,7 @@ class NumberError(ValueError):
 
 def check_digit(first11: str) -> int | None:
     """The check digit of eleven digits, or None when such a number is never issued."""
-    if len(first11) != 11 or not first11.isdigit():
+    if len(first11) != 11 or not first11.isascii() or not first11.isdigit():
         raise NumberError("format", f"{first11!r} is not eleven digits")
     digits = [ord(c) - 48 for c in first11]
     c = sum(w * d for w, d in zip(_PASS1, digits, strict=True)) % 11
