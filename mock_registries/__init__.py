@@ -3,6 +3,7 @@ unified notarial information system (powers of attorney), served through the gat
 
 from egovsim.components import Component
 from mock_registries.router import routers
+from mock_registries.service import background
 from mock_registries.tables import SCHEMA
 
 COMPONENT = Component(
@@ -11,4 +12,5 @@ COMPONENT = Component(
     mounts=("/registries",),
     routers=routers,
     schema=SCHEMA,
+    background=background,
 )
