@@ -83,8 +83,8 @@ def _serve(settings: Settings, names: list[str], banner: bool) -> None:
             await asyncio.sleep(0.02)
         if server.started:
             if banner:
-                rows = await _persona_keys(settings, application)
-                print_banner(settings, application, rows)
+                index = await _persona_keys(settings, application)
+                print_banner(settings, application, index)
             else:
                 console.print(f"egovsim {'+'.join(names)} listening on {settings.effective_public_url}")
         await task
@@ -114,22 +114,25 @@ class QuietServer(uvicorn.Server):
                 loop.remove_signal_handler(sig)
 
 
-async def _persona_keys(settings: Settings, application: Any) -> list[dict[str, Any]]:
-    """Issue the demo personas' key files through the НУЦ's API (in-process HTTP)."""
-    from egovsim.personas import ensure_gateway_senders, ensure_key_files
+async def _persona_keys(settings: Settings, application: Any) -> dict[str, Any]:
+    """Issue the demo personas' key files through the НУЦ's API, register the demo gateway
+    senders, seed the personas' registry records (in-process HTTP) and write personas.json."""
+    from egovsim import personas as demo
 
     kernel = application.state.kernel
     admin = {"Authorization": f"Bearer {kernel.admin_token}"}
     transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url=settings.effective_public_url, timeout=120) as http:
-        rows = await ensure_key_files(http, settings.data_dir, admin)
-        senders = await ensure_gateway_senders(http, admin, rows)
-    for row in rows:
-        row["gatewaySender"] = row["id"] in senders
-    return rows
+        rows = await demo.ensure_key_files(http, settings.data_dir, admin)
+        senders = await demo.ensure_gateway_senders(http, admin, rows)
+        registry = await demo.ensure_registry_records(http, admin)
+        states = await demo.certificate_states(http, admin, rows)
+    index = demo.build_index(rows, states, registry, senders)
+    demo.write_index(settings.data_dir, index)
+    return index
 
 
-def print_banner(settings: Settings, application: Any, personas: list[dict[str, Any]]) -> None:
+def print_banner(settings: Settings, application: Any, index: dict[str, Any]) -> None:
     kernel = application.state.kernel
     base = settings.effective_public_url
     table = Table(title=f"egovsim {__version__} is up", title_justify="left", show_lines=False)
@@ -147,18 +150,24 @@ def print_banner(settings: Settings, application: Any, personas: list[dict[str, 
     console.print(f"admin token   {token_source}")
     console.print(f"clock         {kernel.clock.now().isoformat()} ({kernel.clock.state.mode})")
     console.print(f"services      {len(kernel.services)} in the catalogue: {base}/api/catalog/services")
-    people = Table(title="demo personas: key files (password Qwerty12)", title_justify="left")
-    for column in ("id", "IIN / BIN", "name", "kind"):
-        people.add_column(column)
-    people.add_column("key file (in the keys folder)", overflow="fold")
-    for row in personas:
-        name = f"{row['id']}/{Path(row['file']).name}"
-        people.add_row(row["id"], row["iin"] or row["bin"], row["name"], row["kind"].upper(), name)
+    people = Table(title="demo personas (password Qwerty12; AUTH and SIGN key files each)", title_justify="left")
+    people.add_column("id", no_wrap=True)
+    people.add_column("IIN", no_wrap=True)
+    people.add_column("name")
+    people.add_column("role")
+    people.add_column("ГБД ФЛ")
+    people.add_column("power of attorney")
+    for p in index["personas"]:
+        held = [w for w in p["powersOfAttorney"] if w["as"] == "representative"]
+        granted = len(p["powersOfAttorney"]) - len(held)
+        powers = ", ".join(f"{w['status'] or '?'} from {w['grantor']}" for w in held)
+        powers = powers or (f"grants {granted}" if granted else "")
+        people.add_row(p["id"], p["iin"], f"{p['surname']} {p['name']}", p["role"] or "", p["gbdfl"], powers)
     console.print(people)
     keys = (settings.data_dir / "keys").resolve()
-    console.print(f"keys folder   {keys} (PEM beside each .p12; the CA chain in ca-chain.pem)")
-    console.print(f"personas      {(settings.data_dir / 'personas.json').resolve()}")
-    senders = sorted({row["id"] for row in personas if row.get("gatewaySender")})
+    console.print(f"keys folder   {keys} (<id>/<file>.p12, PEM beside each; the CA chain in ca-chain.pem)")
+    console.print(f"personas      {(settings.data_dir / 'personas.json').resolve()} (everything above, in full)")
+    senders = sorted(s["senderId"] for s in index["gatewaySenders"])
     if senders:
         console.print(
             f"gateway       senders {', '.join(senders)} (password Qwerty12, their system certificates) "

@@ -136,6 +136,17 @@ def test_up_starts_everything_prints_the_urls_and_stops_cleanly_keeping_its_data
         assert f"{base}{mount}" in out
     assert "egovsim stopped." in out and "Traceback" not in out
     assert "senders gbdfl, hqo, portal, provider (password Qwerty12" in " ".join(out.split()), out
+    index = json.loads((tmp_path / "data" / "personas.json").read_text(encoding="utf-8"))
+    people = {p["id"]: p for p in index["personas"]}
+    assert people["aset"]["gbdfl"] == "alive" and people["kairat"]["gbdfl"] == "deceased 2024-03-15"
+    assert people["ghost"]["gbdfl"].startswith("absent")
+    assert {w["registryNumber"]: w["status"] for w in people["bolat"]["powersOfAttorney"]} == {
+        "N2025-000101": "ACTIVE", "N2021-000202": "EXPIRED", "N2024-000303": "REVOKED",
+    }  # fmt: skip
+    for p in people.values():
+        assert p["password"] == "Qwerty12" and {k["kind"] for k in p["keys"]} == {"AUTH", "SIGN"}
+        assert all(Path(k["file"]).is_file() and k["certificate"]["status"] for k in p["keys"])
+    assert {s["senderId"] for s in index["gatewaySenders"]} == {"gbdfl", "hqo", "portal", "provider"}
 
     second = start(args, env)
     try:
