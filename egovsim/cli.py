@@ -38,6 +38,8 @@ app.add_typer(clock_app, name="clock")
 app.add_typer(cert_app, name="cert")
 route_app = typer.Typer(help="Routes of a running egovsim's gateway (ШЭП): serviceId → target.", no_args_is_help=True)
 app.add_typer(route_app, name="route")
+registries_app = typer.Typer(help="The registries' data (ГБД ФЛ): a synthetic population.", no_args_is_help=True)
+app.add_typer(registries_app, name="registries")
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -597,6 +599,42 @@ def route_remove(
     """Remove a route: senders then get SCE004 for its serviceId."""
     _api_call("DELETE", f"/shep/api/routes/{service_id}", url, token, data_dir)
     console.print(f"removed {service_id}")
+
+
+# -- registries ----------------------------------------------------------------------------------
+@registries_app.command("generate")
+def registries_generate(
+    persons: Annotated[int, typer.Option("--persons", min=1, help="how many persons to write")],
+    seed: Annotated[int, typer.Option("--seed", min=0, help="same seed and --persons: the same persons")] = 0,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="[default: EGOVSIM_DATABASE_URL, else SQLite in DATA_DIR]")
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="data folder [default ./.egovsim]")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="generating processes (0: the writer's own)")] = 2,
+) -> None:
+    """Write a synthetic ГБД ФЛ population into the database, in one transaction (all or nothing)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from egovsim.errors import EgovsimError
+    from mock_registries.bulk import load_persons
+
+    settings = make_settings(database_url=database_url, data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    columns = (TextColumn("persons"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("persons", total=persons)
+        try:
+            result = load_persons(
+                settings.effective_database_url, persons, seed, workers=workers,
+                progress=lambda n: bar.advance(task, n),
+            )  # fmt: skip
+        except EgovsimError as exc:  # PopulationExists: nothing was written
+            fail(str(exc))
+    console.print(f"persons written  {result.persons:,} (seed {seed})")
+    console.print(f"seconds          {result.seconds:.1f}")
+    console.print(f"rows/s           {result.rate:,.0f}")
+    where = "SQLite file with WAL" if result.backend == "sqlite" else "PostgreSQL registry_persons with its index"
+    console.print(f"database size    {result.size_bytes / 2**20:,.1f} MiB ({where})")
 
 
 def _serial(text: str) -> str:

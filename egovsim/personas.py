@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import yaml
 
+from egovsim.translit import latin
+
 DEFAULT_PASSWORD = "Qwerty12"  # as on the NCA's own test keys
 
 
@@ -140,8 +142,8 @@ def person_record(citizen: dict[str, Any]) -> dict[str, Any] | None:
         "surname": citizen["surname"],
         "name": citizen["name"],
         "patronymic": citizen.get("patronymic"),
-        "surnameLat": _latin(citizen["surname"]),
-        "nameLat": _latin(citizen["name"]),
+        "surnameLat": latin(citizen["surname"]),
+        "nameLat": latin(citizen["name"]),
         "birthDate": born.isoformat(),
         "gender": str(int(facts.sex)),
         "nationality": wanted.get("nationality", "005"),
@@ -321,18 +323,3 @@ def write_index(data_dir: Path, index: dict[str, Any]) -> Path:
     path = data_dir / "personas.json"
     path.write_text(json.dumps(index, ensure_ascii=False, indent=2), encoding="utf-8")
     return path
-
-
-# the Kazakh Latin alphabet of 2021, simplified to what a document's Latin line shows
-_LATIN = {
-    "А": "A", "Ә": "Á", "Б": "B", "В": "V", "Г": "G", "Ғ": "Ǵ", "Д": "D", "Е": "E", "Ё": "E", "Ж": "J",
-    "З": "Z", "И": "I", "Й": "I", "К": "K", "Қ": "Q", "Л": "L", "М": "M", "Н": "N", "Ң": "Ń", "О": "O",
-    "Ө": "Ó", "П": "P", "Р": "R", "С": "S", "Т": "T", "У": "Ý", "Ұ": "U", "Ү": "Ú", "Ф": "F", "Х": "H",
-    "Һ": "H", "Ц": "TS", "Ч": "CH", "Ш": "SH", "Щ": "SHCH", "Ъ": "", "Ы": "Y", "І": "I", "Ь": "",
-    "Э": "E", "Ю": "IÝ", "Я": "IA",
-}  # fmt: skip
-
-
-def _latin(text: str) -> str:
-    """The Latin spelling of a name."""
-    return "".join(_LATIN.get(ch, ch) for ch in text.upper())

@@ -231,6 +231,8 @@ def test_the_wheel_the_dockerfile_installs_carries_data_and_migrations(tmp_path:
     for needed in ("egovsim/data/refusals.yaml", "egovsim/migrations/env.py", "egovsim/migrations/script.py.mako",
                    "egovsim/kernel_migrations/k0001_initial.py", "signing/migrations/s0001_initial.py",
                    "egovsim/data/personas.yaml", "signing/__init__.py", "gateway/router.py",
-                   "portal/__init__.py", "cabinet/__init__.py", "mock_registries/__init__.py"):  # fmt: skip
+                   "portal/__init__.py", "cabinet/__init__.py", "mock_registries/__init__.py",
+                   "gateway/migrations/g0001_initial.py", "gateway/data/providers.yaml",
+                   "mock_registries/migrations/r0001_initial.py", "mock_registries/data/names.yaml"):  # fmt: skip
         assert needed in names, needed
     assert len([n for n in names if n.startswith("egovsim/data/seeds/")]) == 5
