@@ -66,21 +66,22 @@ class SystemKeys:
 
     async def sign(self, envelope: etree._Element | bytes) -> bytes:
         """The envelope with the system's WS-Security transport signature. An element is signed in
-        place: the caller built it for this and hands it over. The RSA operation runs on a signing
-        thread (it releases the interpreter lock); the XML work stays on the caller's."""
+        place: the caller built it for this and hands it over."""
         key, cert = await self.pair()
-        pending = xmldsig.prepare_wsse(envelope, key, cert, in_place=True)
-        loop = asyncio.get_running_loop()
-        value = await loop.run_in_executor(_SIGNERS, _rsa_sha256, key, pending.to_sign)
-        return pending.finish(value)
+        return await self._finish(key, xmldsig.prepare_wsse(envelope, key, cert, in_place=True))
 
     async def sign_enveloped(self, document: etree._Element) -> bytes:
         """``document`` signed as a standalone document, the business signature as NCALayer
         ``signXml`` and ГБД ФЛ make it (``ds:Signature`` its last child); the caller's tree is
-        left as it was. Runs on a signing thread."""
+        left as it was."""
         key, cert = await self.pair()
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_SIGNERS, xmldsig.sign_enveloped, document, key, cert)
+        return await self._finish(key, xmldsig.prepare_enveloped(document, key, cert))
+
+    async def _finish(self, key: rsa.RSAPrivateKey, pending: xmldsig.PendingSignature) -> bytes:
+        """The RSA operation on a signing thread (it releases the interpreter lock); the XML work
+        stays on the caller's, where it would wait for the lock anyway."""
+        value = await asyncio.get_running_loop().run_in_executor(_SIGNERS, _rsa_sha256, key, pending.to_sign)
+        return pending.finish(value)
 
     async def _load(self) -> tuple[rsa.RSAPrivateKey, x509.Certificate] | None:
         async with self.kernel.db.engine.connect() as conn:

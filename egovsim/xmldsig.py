@@ -47,6 +47,7 @@ import hashlib
 import hmac
 import threading
 import uuid
+from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
 
@@ -612,14 +613,6 @@ def _build_signature(
     return signature, signed_info
 
 
-def _sign_signed_info(
-    signature: etree._Element, signed_info: etree._Element, exclusive: bool, key: rsa.RSAPrivateKey
-) -> None:
-    data = _c14n(signed_info, exclusive, False, None)
-    value = key.sign(data, _PKCS1V15, hashes.SHA256())
-    _sub(signature, _DS_SIGNATURE_VALUE, base64.b64encode(value).decode("ascii"))
-
-
 def _check_key(key: rsa.RSAPrivateKey, cert: x509.Certificate) -> None:
     if not isinstance(key, rsa.RSAPrivateKey):
         raise TypeError("only RSA keys sign in this profile")
@@ -643,18 +636,29 @@ def sign_enveloped(xml: bytes | str | etree._Element, key: rsa.RSAPrivateKey, ce
     never modified; a non-root element is signed as a standalone document (module docstring). A
     document that already holds a ``ds:Signature`` is refused: the profile has exactly one.
     """
+    pending = prepare_enveloped(xml, key, cert)
+    return pending.finish(key.sign(pending.to_sign, _PKCS1V15, hashes.SHA256()))
+
+
+def prepare_enveloped(
+    xml: bytes | str | etree._Element, key: rsa.RSAPrivateKey, cert: x509.Certificate, *, in_place: bool = False
+) -> PendingSignature:
+    """``sign_enveloped`` up to the RSA operation (see ``PendingSignature``); ``in_place`` as in
+    ``prepare_wsse``."""
     _check_key(key, cert)
-    tree = _tree_of(xml, copy=True)
+    tree = _tree_of(xml, copy=not in_place)
     root = tree.getroot()
     if next(root.iter(_DS_SIGNATURE), None) is not None:
         raise _fail("malformed", "the document already holds a ds:Signature; the profile allows exactly one")
     # URI="" is the document without comments; then enveloped (nothing to remove yet) and c14n
     digest = hashlib.sha256(etree.tostring(tree, method="c14n", exclusive=False, with_comments=False)).digest()
     signature, signed_info = _build_signature(root, C14N, "", _ENVELOPED_TRANSFORMS, digest)
-    _sign_signed_info(signature, signed_info, False, key)
-    x509_data = _sub(_sub(signature, _DS_KEY_INFO), _DS_X509_DATA)
-    _sub(x509_data, _DS_X509_CERTIFICATE, _cert_b64(cert))
-    return _serialize(tree, _ENVELOPED_DECLARATION)
+    to_sign = _c14n(signed_info, False, False, None)
+    return PendingSignature(tree, signature, to_sign, cert, _x509_data_key_info, _ENVELOPED_DECLARATION)
+
+
+def _x509_data_key_info(signature: etree._Element, cert: x509.Certificate) -> None:
+    _sub(_sub(_sub(signature, _DS_KEY_INFO), _DS_X509_DATA), _DS_X509_CERTIFICATE, _cert_b64(cert))
 
 
 def verify_enveloped(xml: bytes | str | etree._Element) -> VerifiedXml:
@@ -772,28 +776,34 @@ def sign_wsse(soap: bytes | str | etree._Element, key: rsa.RSAPrivateKey, cert: 
 
 
 @dataclass(slots=True)
-class PendingWsse:
-    """A WS-Security signature built up to its SignatureValue: ``to_sign`` is the canonical
-    SignedInfo, to be signed RSA-SHA256 (PKCS#1 v1.5) by the key ``prepare_wsse`` was given;
-    ``finish`` puts the value in and returns the signed bytes. It lets a server run the RSA
+class PendingSignature:
+    """A signature built up to its SignatureValue: ``to_sign`` is the canonical SignedInfo, to be
+    signed RSA-SHA256 (PKCS#1 v1.5) by the key the ``prepare_*`` function was given; ``finish``
+    puts the value and the KeyInfo in and returns the signed bytes. It lets a server run the RSA
     operation, which releases the interpreter lock, on another thread and nothing else there."""
 
     tree: etree._ElementTree
     signature: etree._Element
     to_sign: bytes
     cert: x509.Certificate
+    key_info: Callable[[etree._Element, x509.Certificate], None]
+    declaration: bytes
 
     def finish(self, value: bytes) -> bytes:
         _sub(self.signature, _DS_SIGNATURE_VALUE, base64.b64encode(value).decode("ascii"))
-        token = _sub(_sub(self.signature, _DS_KEY_INFO), _WSSE_STR)
-        _sub(token, _WSSE_KEY_IDENTIFIER, _cert_b64(self.cert), EncodingType=BASE64_BINARY, ValueType=X509V3_TOKEN)
-        return _serialize(self.tree, _SOAP_DECLARATION)
+        self.key_info(self.signature, self.cert)
+        return _serialize(self.tree, self.declaration)
+
+
+def _wsse_key_info(signature: etree._Element, cert: x509.Certificate) -> None:
+    token = _sub(_sub(signature, _DS_KEY_INFO), _WSSE_STR)
+    _sub(token, _WSSE_KEY_IDENTIFIER, _cert_b64(cert), EncodingType=BASE64_BINARY, ValueType=X509V3_TOKEN)
 
 
 def prepare_wsse(
     soap: bytes | str | etree._Element, key: rsa.RSAPrivateKey, cert: x509.Certificate, *, in_place: bool = False
-) -> PendingWsse:
-    """``sign_wsse`` up to the RSA operation (see ``PendingWsse``). With ``in_place`` an element is
+) -> PendingSignature:
+    """``sign_wsse`` up to the RSA operation (see ``PendingSignature``). With ``in_place`` an element is
     signed as it is instead of a copy: for a caller that built it and hands it over."""
     _check_key(key, cert)
     tree = _tree_of(soap, copy=not in_place)
@@ -815,7 +825,9 @@ def prepare_wsse(
 
     digest = hashlib.sha256(_c14n(body, True, False, None)).digest()
     signature, signed_info = _build_signature(security, EXC_C14N, f"#{body_id}", (EXC_C14N,), digest)
-    return PendingWsse(tree, signature, _c14n(signed_info, True, False, None), cert)
+    return PendingSignature(
+        tree, signature, _c14n(signed_info, True, False, None), cert, _wsse_key_info, _SOAP_DECLARATION
+    )
 
 
 def _wsse_certificates(key_info: etree._Element, security: etree._Element) -> list[str | None]:
