@@ -16,7 +16,10 @@ For each backend (a SQLite file in a new temporary folder; PostgreSQL in a new s
    absent ones (valid IINs of the same birth dates with serials below 1000, never generated),
    each timed alone with ``perf_counter_ns``; p50 and p99. Next to them, the same connection's
    ``SELECT 1`` round trip as the baseline (the ratio says what the lookup adds to a round trip).
-4. **gateway lookups** — *not measured yet*: see :func:`gateway_lookups`.
+4. **gateway lookups** — measured by ``benchmarks/gateway.py --service gbdfl --persons N``: it
+   generates the population the same way, starts ``egovsim up`` on it and times
+   ``GBDFL_UniversalServiceSync`` SOAP lookups (signed requests, signed answers) directly at the
+   registry's endpoint and through the gateway, in one run.
 
 Targets (the registries issue): 20 million persons loaded within 10 minutes on this machine
 (≥ ~35,000 persons/s end to end); a direct IIN lookup's p99 under 1 ms.
@@ -119,18 +122,6 @@ def lookups_postgresql(url: str, existing: list[str], absent: list[str]) -> dict
     return result
 
 
-# -- gateway lookups: the hook --------------------------------------------------------------------
-def gateway_lookups(url: str, existing: list[str]) -> dict[str, Any] | None:
-    """GATEWAY LOOKUPS PER SECOND NEXT TO DIRECT LOOKUPS — to be added here.
-
-    The registry's SOAP endpoint (``GBDFL_UniversalServiceSync`` at ``/registries/shep/gbdfl``,
-    ``mock_registries/service.py``) is being built alongside this benchmark. When it answers, start
-    ``egovsim up`` on this database (``EGOVSIM_DATABASE_URL=url``), send signed ``SendMessage``
-    requests for ``existing`` through the gateway as ``benchmarks/gateway.py`` does, and return
-    ``{"rate": …, "p50_ms": …, "p99_ms": …}`` to print beside the direct lookups."""
-    return None
-
-
 def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     form = "rows" if backend == "sqlite" else "copy"
     started = time.perf_counter()
@@ -154,7 +145,6 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 lookups = lookups_sqlite(str(Path(tmp) / "egovsim.sqlite3"), existing, absent)
             else:
                 lookups = lookups_postgresql(url, existing, absent)
-            gateway = gateway_lookups(url, existing)
         finally:
             if schema:
                 with admin.connect() as conn:
@@ -171,7 +161,6 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         "bytes_per_person": round(load.size_bytes / args.persons, 1),
         "lookups": lookups,
         "lookup_vs_select_1": round(lookups["existing"]["p50_ms"] / lookups["select_1"]["p50_ms"], 2),
-        "gateway": gateway,
     }
 
 
@@ -201,7 +190,6 @@ def main() -> None:
         print(f"  size {r['size_bytes'] / 2**20:,.0f} MiB ({r['bytes_per_person']} B/person)")
         for kind in ("existing", "absent", "select_1"):
             print(f"  {kind:9} p50 {lk[kind]['p50_ms']:.3f} ms  p99 {lk[kind]['p99_ms']:.3f} ms")
-        print("  gateway lookups: not measured (see gateway_lookups)" if r["gateway"] is None else f"  {r['gateway']}")
     print()
     print("| backend | generated/s | generated+loaded/s | 20 M in | size | lookup p50 | p99 | absent p99 | SELECT 1 |")
     print("|---|---|---|---|---|---|---|---|---|")
