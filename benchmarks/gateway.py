@@ -79,6 +79,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 ADMIN_TOKEN = "benchmark-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+GATEWAY_BIN = "070340001000"  # the gateway operator's BIN, gateway.keys.GATEWAY_BIN
 SYNC_PATH = "/shep/bip-sync-wss-gost/"
 ECHO_PATH = "/shep/diag/echo"
 OCSP_PATH = "/nca/ocsp/"
@@ -111,7 +112,12 @@ ECHO = Service(
 )  # fmt: skip
 # ГБД ФЛ (mock_registries/): a person looked up by IIN in the registry's table, the answer data
 # business-signed and the envelope transport-signed by the registry's own system certificate
-GBDFL = Service("GBDFL_UniversalServiceSync", "/registries/shep/gbdfl", None, "ГБД ФЛ: look up, sign data and envelope")
+GBDFL = Service(
+    "GBDFL_UniversalServiceSync",
+    "/registries/shep/gbdfl",
+    None,
+    "ГБД ФЛ: check the gateway's signature, look up, sign data and envelope",
+)
 SERVICES = {"echo": ECHO, "gbdfl": GBDFL}
 
 
@@ -155,6 +161,7 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
 class World:
     key_pem: bytes
     cert_pem: bytes
+    hop_pem: tuple[bytes, bytes]  # (key, cert) the bare phase signs with: see ``set_up``
     gateway_cert_der: bytes
     provider_cert_der: bytes  # who signs the bare endpoint's answers
     ocsp_request: bytes
@@ -169,15 +176,22 @@ def set_up(base: str, service: Service, iin: str) -> World:
 
     from egovsim import xmldsig
 
-    with httpx.Client(base_url=base, timeout=120) as http:
+    def system_certificate(bin_: str, name: str) -> tuple[bytes, bytes]:
         issued = http.post(
             "/nca/api/certificates",
-            json={"profile": "system", "kind": "sign", "bin": CLIENT_BIN, "system_name": "BENCHCLIENT",
-                  "organization": "Benchmark client LLP"},
+            json={"profile": "system", "kind": "sign", "bin": bin_, "system_name": name,
+                  "organization": f"{name} (benchmark)"},
             headers=ADMIN,
         )  # fmt: skip
         assert issued.status_code == 201, issued.text
-        key_pem, cert_pem = issued.json()["privateKey"].encode(), issued.json()["certificate"].encode()
+        return issued.json()["privateKey"].encode(), issued.json()["certificate"].encode()
+
+    with httpx.Client(base_url=base, timeout=120) as http:
+        key_pem, cert_pem = system_certificate(CLIENT_BIN, "BENCHCLIENT")
+        # a provider behind the gateway answers the gateway only (ГБД ФЛ checks the gateway
+        # operator's BIN in the transport signature): the bare phase replays the gateway's hop
+        # with a system certificate of that BIN, which the НУЦ's operator may issue
+        hop_pem = system_certificate(GATEWAY_BIN, "SHEP") if service is GBDFL else (key_pem, cert_pem)
         r = http.post(
             "/shep/api/senders",
             json={"senderId": SENDER_ID, "password": PASSWORD, "certificate": cert_pem.decode(), "title": "benchmark"},
@@ -193,10 +207,11 @@ def set_up(base: str, service: Service, iin: str) -> World:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"no route {service.service_id} after 60 s")
                 time.sleep(0.2)
-        key = serialization.load_pem_private_key(key_pem, None)
-        cert = x509.load_pem_x509_certificate(cert_pem)
         signers = {}
         for path in (SYNC_PATH, service.bare_path, SYNC_PATH):
+            pems = hop_pem if path == service.bare_path else (key_pem, cert_pem)
+            key = serialization.load_pem_private_key(pems[0], None)
+            cert = x509.load_pem_x509_certificate(pems[1])
             body = _signed_request(key, cert, f"warm-{uuid.uuid4()}", service, iin)
             answer = http.post(path, content=body, headers={"Content-Type": "text/xml; charset=utf-8"})
             if answer.status_code != 200 or (service is GBDFL and b"<code>00000</code>" not in answer.content):
@@ -207,7 +222,7 @@ def set_up(base: str, service: Service, iin: str) -> World:
         request = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA1()).build()
         ocsp_der = request.public_bytes(serialization.Encoding.DER)
         assert http.post(OCSP_PATH, content=ocsp_der, headers={"Content-Type": "application/ocsp-request"}).is_success
-    return World(key_pem, cert_pem, signers[SYNC_PATH], signers[service.bare_path], ocsp_der)
+    return World(key_pem, cert_pem, hop_pem, signers[SYNC_PATH], signers[service.bare_path], ocsp_der)
 
 
 def populate(data_dir: Path, persons: int, wanted: int) -> list[str]:
@@ -260,10 +275,12 @@ def _sign_pool(job: tuple[bytes, bytes, int, int, str, list[str]]) -> list[bytes
     ]
 
 
-def sign_pools(world: World, processes: int, size: int, service: str, iins: list[str]) -> list[list[bytes]]:
+def sign_pools(
+    pems: tuple[bytes, bytes], processes: int, size: int, service: str, iins: list[str]
+) -> list[list[bytes]]:
     """One pool of distinct signed requests per client process, signed in parallel, before any load
     (for ГБД ФЛ each asks for another existing person)."""
-    jobs = [(world.key_pem, world.cert_pem, w, size, service, iins[w::processes]) for w in range(processes)]
+    jobs = [(*pems, w, size, service, iins[w::processes]) for w in range(processes)]
     with ProcessPoolExecutor(min(processes, os.cpu_count() or 1)) as pool:
         return list(pool.map(_sign_pool, jobs))
 
@@ -493,7 +510,10 @@ def main() -> None:
             print(f"egovsim up on port {port}, healthy after {time.monotonic() - started:.1f} s (pid {server.pid})")
             world = set_up(f"http://127.0.0.1:{port}", service, iins[0])
             t = time.monotonic()
-            pools = sign_pools(world, args.processes, args.pool, args.service, iins)
+            pools = sign_pools((world.key_pem, world.cert_pem), args.processes, args.pool, args.service, iins)
+            bare_pools = (
+                sign_pools(world.hop_pem, args.processes, args.pool, args.service, iins) if service is GBDFL else pools
+            )
             print(
                 f"client pools: {args.processes} × {args.pool} signed requests ({len(pools[0][0]):,} B each), "
                 f"signed in {time.monotonic() - t:.1f} s before the load"
@@ -503,14 +523,14 @@ def main() -> None:
                             warmup=args.warmup, seconds=args.seconds, check="soap", bodies=[],
                             found=b"<code>00000</code>" if service is GBDFL else b"")  # fmt: skip
             phases = (
-                ("bare", service.bare_path, world.provider_cert_der),
-                ("gateway", SYNC_PATH, world.gateway_cert_der),
+                ("bare", service.bare_path, world.provider_cert_der, bare_pools),
+                ("gateway", SYNC_PATH, world.gateway_cert_der, pools),
             )
             rounds: dict[str, list[Figures]] = {"bare": [], "gateway": []}
             for r in range(args.rounds):
-                for name, path, signer in phases:
+                for name, path, signer, phase_pools in phases:
                     job = Job(path=path, signer_der=signer, **soap_job)  # type: ignore[arg-type]
-                    figures = load(name, proc, pools, job, args.profile if r == 0 else None)
+                    figures = load(name, proc, phase_pools, job, args.profile if r == 0 else None)
                     rounds[name].append(figures)
                     print(
                         f"  round {r + 1} {name:8} {figures.rate:8,.0f}/s  p50 {figures.p50_ms:6.2f} ms  "

@@ -134,9 +134,13 @@ def person_record(citizen: dict[str, Any]) -> dict[str, Any] | None:
         return None
     facts = parse_iin(citizen["iin"])
     born = facts.birth_date
-    id_card_from = date(born.year + 16, born.month, min(born.day, 28))
-    region, district = wanted.get("region", "150000000"), wanted.get("district", "151010000")
     death = wanted.get("deathDate")
+    # the ID card of the latest ten-year renewal since the 16th birthday, before death or today
+    until = date.fromisoformat(death) if death else date.today()
+    first = date(born.year + 16, born.month, min(born.day, 28))
+    years = until.year - first.year - ((until.month, until.day) < (first.month, first.day))
+    id_card_from = date(first.year + max(0, years) // 10 * 10, first.month, first.day)
+    region, district = wanted.get("region", "150000000"), wanted.get("district", "151010000")
     return {
         "iin": citizen["iin"],
         "surname": citizen["surname"],
@@ -155,7 +159,7 @@ def person_record(citizen: dict[str, Any]) -> dict[str, Any] | None:
             "street": wanted.get("street"),
             "building": wanted.get("building"),
             "flat": wanted.get("flat"),
-            "beginDate": id_card_from.isoformat(),
+            "beginDate": first.isoformat(),
         },
         "document": {
             "type": "002",
@@ -163,7 +167,7 @@ def person_record(citizen: dict[str, Any]) -> dict[str, Any] | None:
             "beginDate": id_card_from.isoformat(),
             "endDate": date(id_card_from.year + 10, id_card_from.month, id_card_from.day).isoformat(),
             "issueOrganization": "002",
-            "status": "00",
+            "status": "07" if death else "00",  # a dead person's document is unfit for use
         },
         "lifeStatus": "1" if death else "0",
         "deathDate": death,
@@ -201,7 +205,7 @@ async def _ensure(http: httpx.AsyncClient, admin: dict[str, str], api: str, key:
     if found.status_code == 200:
         return found.json()  # type: ignore[no-any-return]
     if found.status_code != 404:
-        return None
+        found.raise_for_status()  # an error of the registries: say so, never seed half silently
     created = await http.post(api, json=record, headers=admin)
     created.raise_for_status()
     return created.json()  # type: ignore[no-any-return]

@@ -6,8 +6,11 @@ Each registry answers ``SendMessage`` as a public provider does (egov-interfaces
 ``SCSS001``; its ``data`` carries the business result (``messageResult``) and the registry's
 business signature (enveloped, last child of ``data``), and the whole answer its transport
 signature (WS-Security), both made with the registry's own system certificate from the НУЦ
-(:mod:`egovsim.system_keys`). Like the gateway's echo provider it trusts its caller, the gateway,
-which checked the sender's transport signature; a request that is not a ``SendMessage`` gets
+(:mod:`egovsim.system_keys`). It answers the gateway only, as a provider behind ШЭП does: a
+request must carry the gateway's transport signature, checked as condition 2 checks it (chain to
+the НУЦ, validity, revocation) with the gateway operator's BIN in the certificate; otherwise the
+answer is a fault (SCE007 unsigned, SCE006 wrong or not the gateway's, SCE005 not current), so
+nobody reads a citizen's record around the gateway. A request that is not a ``SendMessage`` gets
 SCE001.
 
 On start the component makes sure the gateway routes its two serviceIds here, through the
@@ -34,10 +37,13 @@ from lxml import etree
 
 from egovsim import xmldsig
 from egovsim.calendar import to_almaty
+from egovsim.condition2 import EdsVerifier, RevocationPolicy
 from egovsim.fastlane import FastRequest, FastResponse
 from egovsim.kernel import Kernel
 from egovsim.system_keys import SystemIdentity, SystemKeys
 from gateway import soap
+from gateway.channel import TRANSPORT, fault_code
+from gateway.keys import GATEWAY_BIN
 from mock_registries import payloads
 from mock_registries.dictionaries import Entry
 from mock_registries.faults import FaultKind, FaultSwitches
@@ -108,6 +114,11 @@ class Registries:
         self.store = RegistryStore(kernel)
         self.faults = FaultSwitches(kernel)
         self.keys = {s.registry: SystemKeys(kernel, keys, s.identity) for s in SERVICES}
+        self.verifier = EdsVerifier(
+            lambda: kernel.client_for("signing"),
+            kernel.clock.now,
+            RevocationPolicy(cache_seconds=kernel.settings.revocation_cache_seconds),
+        )
 
     @classmethod
     def of(cls, kernel: Kernel) -> Registries:
@@ -131,9 +142,15 @@ class Registries:
 
     async def answer(self, service: RegistryService, body: bytes) -> FastResponse:
         try:
-            request = soap.read_sync_request(xmldsig.parse_xml(body))
+            root = xmldsig.parse_xml(body)
+            request = soap.read_sync_request(root)
         except (xmldsig.XmlSignatureError, soap.SoapFormatError) as exc:
             return self._fault(service, "SCE001", str(exc))
+        # from the gateway only: its transport signature, its operator's BIN
+        verdict, _ = await self.verifier.check_xml(root, wsse=True, bin=GATEWAY_BIN, require_sign=False)  # type: ignore[arg-type]
+        if not verdict.valid:
+            code = "SCE006" if verdict.code == "EDS_IIN_MISMATCH" else fault_code(verdict, TRANSPORT)
+            return self._fault(service, code, f"{service.title} answers the gateway only: {verdict.detail}")
         switch = await self.faults.take(service.registry)
         kind = switch.kind if switch else None
         if kind is FaultKind.UNAVAILABLE:
@@ -197,7 +214,15 @@ class Registries:
 
     # -- background -----------------------------------------------------------------------------
     async def run(self) -> None:
-        """Make sure the gateway routes both serviceIds here, then have the keys ready."""
+        """Make sure the gateway routes both serviceIds here, then have the keys ready; on stop,
+        close the verifier's client."""
+        try:
+            await self._prepare()
+            await asyncio.Event().wait()
+        finally:
+            await self.verifier.aclose()
+
+    async def _prepare(self) -> None:
         for attempt in count():
             try:
                 await self.ensure_routes()

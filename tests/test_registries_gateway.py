@@ -24,6 +24,7 @@ from egovsim import xmldsig
 from egovsim.app import RunningSimulator
 from egovsim.iin import is_valid_bin
 from gateway import soap
+from gateway.keys import GATEWAY_BIN
 from tests.conftest import ADMIN
 from tests.nca_helpers import ca_files, run, served
 from tests.test_gateway_sync import PASSWORD, Party, fault_of, post, signed, system
@@ -314,8 +315,11 @@ async def test_a_zeep_client_gets_a_known_person_with_every_field_and_both_signa
 
 
 async def test_the_registry_transport_signs_its_answer_with_its_own_certificate(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    # what the gateway receives from ГБД ФЛ (the gateway re-signs it for the caller)
-    request = soap.to_bytes(envelope(GBDFL, query(GBDFL, iin=AIGUL["iin"]), "DIRECT-1"))
+    # the gateway's hop replayed: a system certificate with the gateway operator's BIN (the НУЦ's
+    # operator may issue one); the gateway re-signs the answer for the caller, so only here is
+    # the registry's own transport signature visible
+    hop = await system(world["http"], GATEWAY_BIN, "SHEP")
+    request = signed(hop, envelope(GBDFL, query(GBDFL, iin=AIGUL["iin"]), "DIRECT-1"))
     r = await world["http"].post("/registries/shep/gbdfl", content=request, headers={"Content-Type": "text/xml"})
     assert r.status_code == 200
     root = xmldsig.parse_xml(r.content)
@@ -325,6 +329,21 @@ async def test_the_registry_transport_signs_its_answer_with_its_own_certificate(
     assert transport == xmldsig.verify_enveloped(response.data).certificate
     assert "GBDFL" in transport.subject.rfc4514_string()
     await xmlsec1_verifies_wsse(tmp_path, r.content, transport)
+
+
+@pytest.mark.parametrize("registry", ["gbdfl", "enis"])
+async def test_a_registry_answers_the_gateway_only(world, registry: str) -> None:  # type: ignore[no-untyped-def]
+    """Nobody reads a citizen's record around the gateway: unsigned is SCE007, signed by a system
+    that is not the gateway (even a registered sender) is SCE006; nothing is answered."""
+    service, iin = (GBDFL if registry == "gbdfl" else ENIS), AIGUL["iin"]
+    ask = {"iin": iin} if service == GBDFL else {"representativeIin": iin}
+    unsigned = soap.to_bytes(envelope(service, query(service, **ask)))
+    by_client = signed(world["client"], envelope(service, query(service, **ask)))
+    for body, code in ((unsigned, "SCE007"), (by_client, "SCE006")):
+        r = await world["http"].post(f"/registries/shep/{registry}", content=body, headers={"Content-Type": "text/xml"})
+        assert r.status_code == 500, r.text
+        assert fault_of(xmldsig.parse_xml(r.content)).code == code
+        assert iin.encode() not in r.content and "АЙГҮЛ".encode() not in r.content
 
 
 async def test_data_qualified_with_the_interfaces_namespace_is_answered_too(world) -> None:  # type: ignore[no-untyped-def]
