@@ -12,15 +12,20 @@ one small change to an otherwise valid answer, switched per registry through the
 
 ``remaining`` is how many answers the switch still spoils (counted down per answer, the switch
 clears itself at zero); none = until cleared. The switches live in the registries' table, so
-every process of the component sees the same ones.
+every process of the component sees the same ones. Setting one is a single upsert (concurrent
+setters replace each other, the last wins); each switch set gets a new ``created_wall_us``, its
+identity, so a countdown that read a switch since replaced leaves the new one alone.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from egovsim.clock import to_us, wall_now
 from egovsim.kernel import Kernel
@@ -68,18 +73,28 @@ class FaultSwitches:
         self.kernel = kernel
 
     async def put(self, switch: Fault) -> Fault:
-        """Set (or replace) the registry's switch."""
+        """Set (or replace) the registry's switch: one upsert, no window for a concurrent one."""
+        insert = postgresql.insert if self.kernel.db.backend == "postgresql" else sqlite.insert
+        new = insert(faults).values(
+            registry=switch.registry,
+            kind=switch.kind.value,
+            delay_seconds=switch.delay_seconds,
+            remaining=switch.remaining,
+            created_wall_us=to_us(wall_now()),
+        )
+        # a replacement's identity differs from the one it replaces, even within a microsecond
+        old_us, new_us = faults.c.created_wall_us, new.excluded.created_wall_us
+        upsert = new.on_conflict_do_update(
+            index_elements=[faults.c.registry],
+            set_={
+                "kind": new.excluded.kind,
+                "delay_seconds": new.excluded.delay_seconds,
+                "remaining": new.excluded.remaining,
+                "created_wall_us": case((new_us > old_us, new_us), else_=old_us + 1),
+            },
+        )
         async with self.kernel.db.engine.begin() as conn:
-            await conn.execute(delete(faults).where(faults.c.registry == switch.registry))
-            await conn.execute(
-                faults.insert().values(
-                    registry=switch.registry,
-                    kind=switch.kind.value,
-                    delay_seconds=switch.delay_seconds,
-                    remaining=switch.remaining,
-                    created_wall_us=to_us(wall_now()),
-                )
-            )
+            await conn.execute(upsert)
         return switch
 
     async def clear(self, registry: str) -> bool:
@@ -102,15 +117,23 @@ class FaultSwitches:
                 row = (await conn.execute(select(faults).where(faults.c.registry == registry))).first()
                 if row is None:
                     return None
-                if row.remaining is None:
+                if row.remaining is None or await self._count_down(conn, row):
                     return _fault(row)
-                same = (faults.c.registry == registry) & (faults.c.remaining == row.remaining)
-                if row.remaining <= 1:
-                    done = await conn.execute(delete(faults).where(same))
-                else:
-                    done = await conn.execute(update(faults).where(same).values(remaining=row.remaining - 1))
-                if done.rowcount:
-                    return _fault(row)
+
+    @staticmethod
+    async def _count_down(conn: AsyncConnection, row: Any) -> bool:
+        """Take one of ``row``'s remaining answers, if that very switch (its ``created_wall_us``)
+        is still set with that count; False if it was counted down, cleared or replaced meanwhile."""
+        same = (
+            (faults.c.registry == row.registry)
+            & (faults.c.created_wall_us == row.created_wall_us)
+            & (faults.c.remaining == row.remaining)
+        )
+        if row.remaining <= 1:
+            done = await conn.execute(delete(faults).where(same))
+        else:
+            done = await conn.execute(update(faults).where(same).values(remaining=row.remaining - 1))
+        return bool(done.rowcount)
 
 
 def _fault(row) -> Fault:  # type: ignore[no-untyped-def]

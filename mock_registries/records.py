@@ -4,10 +4,12 @@ system, Law «О нотариате», Art. 4-2).
 
 Each record is one frozen dataclass, used inside and, being a pydantic dataclass with camelCase
 aliases, also as the admin API's JSON at the HTTP boundary (one definition, so the two cannot
-drift apart); ``*_to_row`` / ``*_from_row`` map them to the tables. Checks that need more than a
-field's own shape (the IIN's check digit, its birth date and sex, the dictionaries, dates that
-must agree) are plain functions here, :func:`check_person` and :func:`check_power_of_attorney`,
-raising ``REGISTRY_RECORD_INVALID`` with every problem named.
+drift apart); ``*_to_row`` / ``*_from_row`` map them to the tables. A field's own shape includes
+its characters: text XML cannot carry is refused (``REQUEST_INVALID``), as every text ends up in
+a SOAP answer. Checks that need more than a field's own shape (the IIN's check digit, its birth
+date and sex, the dictionaries, dates that must agree with each other and with the simulated
+clock's today, who may certify what) are plain functions here, :func:`check_person` and
+:func:`check_power_of_attorney`, raising ``REGISTRY_RECORD_INVALID`` with every problem named.
 
 What is known and what is proposed (egov-interfaces §8, §9):
 
@@ -28,11 +30,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import re
 from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter
 from pydantic.alias_generators import to_camel
 from pydantic.dataclasses import dataclass
 
@@ -42,10 +45,36 @@ from mock_registries import dictionaries as dic
 
 _API = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
-Number = Annotated[str, Field(pattern=r"^[0-9]{12}$", description="IIN or BIN: twelve digits")]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-LongText = Annotated[str, Field(min_length=1, max_length=10_000)]
-Short = Annotated[str, Field(min_length=1, max_length=16)]
+# What XML 1.0 cannot carry (its Char production): C0 controls but tab, LF and CR, U+FFFE, U+FFFF
+# and lone surrogates. Every text a record holds is rendered into the registries' SOAP answers,
+# where lxml refuses such a character, so a record refuses it first (REQUEST_INVALID).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(value: str) -> str:
+    if (bad := _NOT_XML.search(value)) is not None:
+        raise ValueError(f"contains U+{ord(bad.group()):04X}, a character XML cannot carry")
+    return value
+
+
+def _json_safe(value: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` is stored and answered as JSON: no NaN or Infinity, no lone surrogate."""
+    try:
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode()
+    except ValueError as exc:  # UnicodeEncodeError is one too
+        raise ValueError(f"is not storable as JSON: {exc}") from None
+    return value
+
+
+XmlSafe = AfterValidator(_xml_safe)
+NUMBER_PATTERN = r"^[0-9]{12}$"
+REGISTRY_NUMBER_PATTERN = r"^[A-Za-z0-9._\-]{1,32}$"
+Number = Annotated[str, Field(pattern=NUMBER_PATTERN, description="IIN or BIN: twelve digits")]
+Text = Annotated[str, Field(min_length=1, max_length=200), XmlSafe]
+LongText = Annotated[str, Field(min_length=1, max_length=10_000), XmlSafe]
+Short = Annotated[str, Field(min_length=1, max_length=16), XmlSafe]
+Text32 = Annotated[str, Field(min_length=1, max_length=32), XmlSafe]
+ServiceId = Annotated[str, Field(min_length=1, max_length=128), XmlSafe]
 # dictionary codes, as long as their columns allow
 Code1 = Annotated[str, Field(pattern=r"^[0-9A-Za-z]$")]
 Code2 = Annotated[str, Field(pattern=r"^[0-9A-Za-z]{1,2}$")]
@@ -106,7 +135,7 @@ class Person:
     capable_status: Code1 | None = None  # None: fully capable; dictionaries.CAPABLE_STATUS (proposed)
     missing: bool = False  # proposed
     removed: bool = False  # [V] a required flag of the real record
-    extra: dict[str, Any] = Field(default_factory=dict)
+    extra: Annotated[dict[str, Any], AfterValidator(_json_safe)] = Field(default_factory=dict)
 
 
 # -- ЕНИС (all proposed) ----------------------------------------------------------------------------
@@ -114,7 +143,7 @@ class Person:
 class Notary:
     iin: Number
     full_name: Text
-    license_number: Annotated[str, Field(min_length=1, max_length=32)]
+    license_number: Text32
     notarial_district: Text
 
 
@@ -128,10 +157,10 @@ class Party:
 class Revocation:
     date: dt.date
     reason: LongText | None = None
-    registry_number: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+    registry_number: Text32 | None = None
 
 
-RegistryNumber = Annotated[str, Field(pattern=r"^[A-Za-z0-9._\-]{1,32}$")]
+RegistryNumber = Annotated[str, Field(pattern=REGISTRY_NUMBER_PATTERN)]
 
 
 class PowerStatus(enum.StrEnum):
@@ -166,7 +195,7 @@ class PowerOfAttorney:
     valid_from: date
     valid_to: date
     # catalogue service ids; None: a general power, covering every service
-    services: Annotated[list[Annotated[str, Field(min_length=1, max_length=128)]], Field(min_length=1)] | None = None
+    services: Annotated[list[ServiceId], Field(min_length=1)] | None = None
     substitution_allowed: bool = False
     revocation: Revocation | None = None
 
@@ -207,8 +236,9 @@ def _place(region: str | None, district: str | None, what: str) -> list[str]:
     return problems
 
 
-def person_problems(person: Person) -> list[str]:
-    """Everything wrong with ``person`` beyond its fields' own shapes; empty if nothing is."""
+def person_problems(person: Person, today: date) -> list[str]:
+    """Everything wrong with ``person`` beyond its fields' own shapes, ``today`` being the
+    simulated clock's date; empty if nothing is."""
     problems: list[str] = []
     try:
         facts = parse_iin(person.iin)
@@ -237,13 +267,18 @@ def person_problems(person: Person) -> list[str]:
     deceased = person.life_status == "1"
     if deceased != (person.death_date is not None):
         problems.append("deathDate is given exactly when lifeStatus is 1 (deceased)")
+    if person.birth_date > today:
+        problems.append(f"birthDate {person.birth_date} is after today, {today}")
     if person.death_date is not None and person.death_date < person.birth_date:
         problems.append("deathDate is before birthDate")
+    if person.death_date is not None and person.death_date > today:
+        problems.append(f"deathDate {person.death_date} is after today, {today}")
     return problems
 
 
-def power_of_attorney_problems(power: PowerOfAttorney, known_services: Collection[str]) -> list[str]:
-    """Everything wrong with ``power`` beyond its fields' own shapes; empty if nothing is."""
+def power_of_attorney_problems(power: PowerOfAttorney, known_services: Collection[str], today: date) -> list[str]:
+    """Everything wrong with ``power`` beyond its fields' own shapes, ``today`` being the
+    simulated clock's date; empty if nothing is."""
     problems = [
         p
         for p in (
@@ -259,6 +294,11 @@ def power_of_attorney_problems(power: PowerOfAttorney, known_services: Collectio
             problems.append(f"grantor.iin is neither a valid IIN nor a valid BIN: {exc}")
     if power.grantor.iin == power.representative.iin:
         problems.append("the grantor cannot be their own representative")
+    for party in ("grantor", "representative"):  # a notary does not certify their own deed
+        if power.notary.iin == getattr(power, party).iin:
+            problems.append(f"the notary cannot be the {party}")
+    if power.registration_date > today:
+        problems.append(f"registrationDate {power.registration_date} is after today, {today}")
     if power.valid_to < power.valid_from:
         problems.append("validTo is before validFrom")
     if power.valid_from < power.registration_date:
@@ -276,12 +316,13 @@ def _refuse(problems: list[str], what: str) -> None:
         raise CodedError("REGISTRY_RECORD_INVALID", f"{what}: " + "; ".join(problems))
 
 
-def check_person(person: Person) -> None:
-    _refuse(person_problems(person), f"person {person.iin}")
+def check_person(person: Person, today: date) -> None:
+    _refuse(person_problems(person, today), f"person {person.iin}")
 
 
-def check_power_of_attorney(power: PowerOfAttorney, known_services: Collection[str]) -> None:
-    _refuse(power_of_attorney_problems(power, known_services), f"power of attorney {power.registry_number}")
+def check_power_of_attorney(power: PowerOfAttorney, known_services: Collection[str], today: date) -> None:
+    what = f"power of attorney {power.registry_number}"
+    _refuse(power_of_attorney_problems(power, known_services, today), what)
 
 
 # -- JSON of the admin API --------------------------------------------------------------------------

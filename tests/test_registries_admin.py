@@ -4,6 +4,8 @@ code; a refused record stores nothing; nothing is ever a 500."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
@@ -11,8 +13,13 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from sqlalchemy import select
 
 from egovsim.app import RunningSimulator
+from egovsim.iin import Sex, iins_for
+from mock_registries.faults import FaultKind, fault
+from mock_registries.service import Registries
+from mock_registries.tables import faults
 from tests.conftest import ADMIN
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -275,3 +282,194 @@ async def test_a_bad_fault_switch_is_refused(
     assert (await http.get(FAULTS, headers=ADMIN)).json() == {"faults": []}
     cleared = await http.delete(f"{FAULTS}/nope", headers=ADMIN)
     assert cleared.status_code == 404 and code_of(cleared) == "REGISTRY_UNKNOWN"
+
+
+# -- regressions: input that used to be stored, or to be a 500 ------------------------------------
+def raw(body: Any) -> dict[str, Any]:
+    """``body`` as JSON text with \\u escapes (a lone surrogate survives) and NaN allowed."""
+    return {"content": json.dumps(body).encode(), "headers": ADMIN | {"Content-Type": "application/json"}}
+
+
+XML_UNSAFE = ["A\u0001B", "A\u0000B", "A\u001fB", "A\ufffeB", "A\uffffB", "A\ud800B"]
+
+
+@pytest.mark.parametrize("bad", XML_UNSAFE)
+@pytest.mark.parametrize(
+    "where", ["surname", "patronymic", "birthPlace.city", "regAddress.street", "document.number", "document.ok"]
+)
+async def test_a_person_with_characters_xml_cannot_carry_is_request_invalid(
+    http: httpx.AsyncClient, bad: str, where: str
+) -> None:
+    body: dict[str, Any] = ASET | {"regAddress": {"street": "Абая"}, "document": {"type": "002", "number": "1"}}
+    field, _, sub = where.partition(".")
+    if sub == "ok":  # the same characters in `extra` are JSON's business, not XML's
+        body["extra"] = {"note": bad} if bad != "A\ud800B" else {"note": "ok"}
+    elif sub:
+        body[field] = body[field] | {sub: bad}
+    else:
+        body[field] = bad
+    r = await http.post(PERSONS, **raw(body))
+    if sub == "ok":
+        assert r.status_code == 201, r.text
+        assert (await http.get(f"{PERSONS}/{ASET['iin']}", headers=ADMIN)).json()["extra"] == body["extra"]
+        assert (await http.delete(f"{PERSONS}/{ASET['iin']}", headers=ADMIN)).status_code == 204
+        return
+    assert r.status_code == 422 and code_of(r) == "REQUEST_INVALID", r.text
+    assert (await http.get(f"{PERSONS}/{ASET['iin']}", headers=ADMIN)).status_code == 404
+    # a stored person would spoil every later answer: replacing one is refused alike
+    assert (await http.post(PERSONS, json=ASET, headers=ADMIN)).status_code == 201
+    try:
+        r = await http.put(f"{PERSONS}/{ASET['iin']}", **raw(body))
+        assert r.status_code == 422 and code_of(r) == "REQUEST_INVALID", r.text
+        assert (await http.get(f"{PERSONS}/{ASET['iin']}", headers=ADMIN)).json()["surname"] == ASET["surname"]
+    finally:
+        assert (await http.delete(f"{PERSONS}/{ASET['iin']}", headers=ADMIN)).status_code == 204
+
+
+@pytest.mark.parametrize("bad", XML_UNSAFE)
+@pytest.mark.parametrize(
+    "where",
+    ["powers", "notary.fullName", "notary.notarialDistrict", "notary.licenseNumber", "grantor.name",
+     "representative.name", "revocation.reason", "revocation.registryNumber"],
+)  # fmt: skip
+async def test_a_power_of_attorney_with_characters_xml_cannot_carry_is_request_invalid(
+    http: httpx.AsyncClient, bad: str, where: str
+) -> None:
+    day = await today(http)
+    body = power("NP-XML-1", day, revocation={"date": str(day), "reason": "отменена", "registryNumber": "R-1"})
+    field, _, sub = where.partition(".")
+    if sub:
+        body[field] = body[field] | {sub: bad}
+    else:
+        body[field] = bad
+    r = await http.post(POWERS, **raw(body))
+    assert r.status_code == 422 and code_of(r) == "REQUEST_INVALID", r.text
+    assert (await http.get(f"{POWERS}/NP-XML-1", headers=ADMIN)).status_code == 404
+
+
+async def test_xml_safe_whitespace_is_accepted(http: httpx.AsyncClient) -> None:
+    body = ASET | {"surname": "АХМЕТОВ\tА", "birthPlace": ASET["birthPlace"] | {"city": "Аста\r\nна"}}
+    assert (await http.post(PERSONS, json=body, headers=ADMIN)).status_code == 201
+    try:
+        read = (await http.get(f"{PERSONS}/{ASET['iin']}", headers=ADMIN)).json()
+        assert (read["surname"], read["birthPlace"]["city"]) == ("АХМЕТОВ\tА", "Аста\r\nна")
+    finally:
+        assert (await http.delete(f"{PERSONS}/{ASET['iin']}", headers=ADMIN)).status_code == 204
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+async def test_extra_without_a_json_number_is_request_invalid(http: httpx.AsyncClient, number: float) -> None:
+    r = await http.post(PERSONS, **raw(ASET | {"extra": {"weight": [1, {"kg": number}]}}))
+    assert r.status_code == 422 and code_of(r) == "REQUEST_INVALID", r.text
+    assert (await http.get(f"{PERSONS}/{ASET['iin']}", headers=ADMIN)).status_code == 404
+
+
+BAD_IDS = {
+    PERSONS: ("%00", "A%00B", "90011530001x", "9001153000130"),
+    POWERS: ("%00", "NP%00", "NP%01", "N%20P", "X" * 33),
+}
+BAD_ID_PATHS = [
+    (m, f"{base}/{bad}") for m in ("GET", "PUT", "DELETE") for base, bads in BAD_IDS.items() for bad in bads
+]
+BAD_QUERIES = [
+    f"{POWERS}?{name}={bad}" for name in ("representativeIin", "grantorIin") for bad in ("%00", "90011", "abc")
+]
+
+
+@pytest.mark.parametrize(("method", "path"), BAD_ID_PATHS + [("GET", query) for query in BAD_QUERIES])
+async def test_an_id_that_cannot_exist_is_422_request_invalid(http: httpx.AsyncClient, method: str, path: str) -> None:
+    body = (ASET if path.startswith(PERSONS) else power("NP-1", await today(http))) if method == "PUT" else None
+    r = await http.request(method, path, json=body, headers=ADMIN)
+    assert r.status_code == 422 and code_of(r) == "REQUEST_INVALID", r.text
+    assert "path." in r.json()["detail"] or "query." in r.json()["detail"], r.text
+
+
+async def test_an_empty_address_is_answered_as_stored(http: httpx.AsyncClient) -> None:
+    created = await http.post(PERSONS, json=ASET | {"regAddress": {}}, headers=ADMIN)
+    assert created.status_code == 201, created.text
+    try:
+        read = await http.get(f"{PERSONS}/{ASET['iin']}", headers=ADMIN)
+        assert created.json() == read.json() and read.json()["regAddress"] is None
+        replaced = await http.put(f"{PERSONS}/{ASET['iin']}", json=ASET | {"regAddress": {}}, headers=ADMIN)
+        assert replaced.status_code == 200 and replaced.json() == read.json()
+    finally:
+        assert (await http.delete(f"{PERSONS}/{ASET['iin']}", headers=ADMIN)).status_code == 204
+
+
+async def test_dates_the_simulated_clock_has_not_reached_are_refused(http: httpx.AsyncClient) -> None:
+    day = await today(http)
+    unborn = date(day.year + 1, 6, 15)
+    iin = iins_for(unborn, Sex.MALE)[0]
+    cases = [
+        (ASET | {"iin": iin, "birthDate": str(unborn)}, f"birthDate {unborn} is after today"),
+        (ASET | {"lifeStatus": "1", "deathDate": str(day + timedelta(days=1))}, "deathDate"),
+        (ASET | {"lifeStatus": "1", "deathDate": "1989-12-31"}, "deathDate is before birthDate"),
+    ]
+    for body, said in cases:
+        r = await http.post(PERSONS, json=body, headers=ADMIN)
+        assert r.status_code == 422 and code_of(r) == "REGISTRY_RECORD_INVALID", r.text
+        assert said in r.json()["detail"], r.text
+        assert (await http.get(f"{PERSONS}/{body['iin']}", headers=ADMIN)).status_code == 404
+    # today itself is fine (the IIN agrees)
+    assert (
+        await http.post(PERSONS, json=ASET | {"lifeStatus": "1", "deathDate": str(day)}, headers=ADMIN)
+    ).status_code == 201
+    assert (await http.delete(f"{PERSONS}/{ASET['iin']}", headers=ADMIN)).status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"registrationDate": 1, "validFrom": 1, "validTo": 30}, "registrationDate"),
+        ({"validFrom": 10, "validTo": 5}, "validTo is before validFrom"),
+        ({"notary": "grantor"}, "the notary cannot be the grantor"),
+        ({"notary": "representative"}, "the notary cannot be the representative"),
+    ],
+)
+async def test_a_power_of_attorney_that_cannot_be_is_refused(
+    http: httpx.AsyncClient, change: dict[str, Any], said: str
+) -> None:
+    day = await today(http)
+    body = power("NP-BAD-2", day)
+    for name, value in change.items():
+        if isinstance(value, int):  # days from today
+            body[name] = str(day + timedelta(days=value))
+    if change.get("notary") == "grantor":
+        body["grantor"] = {"iin": body["notary"]["iin"], "name": "ЖАНҰЗАҚОВ Н. С."}
+    elif change.get("notary") == "representative":
+        body["notary"] = body["notary"] | {"iin": ASET["iin"]}
+    r = await http.post(POWERS, json=body, headers=ADMIN)
+    assert r.status_code == 422 and code_of(r) == "REGISTRY_RECORD_INVALID" and said in r.json()["detail"], r.text
+    assert (await http.get(f"{POWERS}/NP-BAD-2", headers=ADMIN)).status_code == 404
+
+
+async def test_concurrent_fault_switches_replace_each_other_cleanly(http: httpx.AsyncClient) -> None:
+    kinds = ["unavailable", "slow", "not_found", "malformed", "timeout"]
+    bodies = [{"kind": kinds[i % len(kinds)], "remaining": i + 1} for i in range(30)]
+    answers = await asyncio.gather(*(http.put(f"{FAULTS}/gbdfl", json=b, headers=ADMIN) for b in bodies))
+    try:
+        assert [r.status_code for r in answers] == [200] * 30, [r.text for r in answers if r.status_code != 200]
+        listed = (await http.get(FAULTS, headers=ADMIN)).json()["faults"]
+        assert len(listed) == 1 and listed[0] in [r.json() for r in answers]
+    finally:
+        assert (await http.delete(f"{FAULTS}/gbdfl", headers=ADMIN)).status_code == 204
+
+
+async def test_a_stale_countdown_does_not_spend_the_switch_that_replaced_it(nca: RunningSimulator) -> None:
+    switches = Registries.of(nca.kernel).faults
+    engine = nca.kernel.db.engine
+    await switches.put(fault("enis", FaultKind.SLOW, 0.0, 2))
+    async with engine.connect() as conn:
+        stale = (await conn.execute(select(faults).where(faults.c.registry == "enis"))).one()
+    await switches.put(fault("enis", FaultKind.NOT_FOUND, None, 2))  # the same remaining, another switch
+    try:
+        async with engine.begin() as conn:
+            assert not await switches._count_down(conn, stale)
+        assert [f.describe() for f in await switches.all()] == [
+            {"registry": "enis", "kind": "not_found", "delaySeconds": 0.0, "remaining": 2}
+        ]
+        assert (await switches.take("enis")) == fault("enis", FaultKind.NOT_FOUND, None, 2)
+        assert (await switches.take("enis")) == fault("enis", FaultKind.NOT_FOUND, None, 1)
+        assert await switches.take("enis") is None
+    finally:
+        await switches.clear("enis")
