@@ -604,7 +604,12 @@ def route_remove(
 # -- registries ----------------------------------------------------------------------------------
 @registries_app.command("generate")
 def registries_generate(
-    persons: Annotated[int, typer.Option("--persons", min=1, help="how many persons to write")],
+    persons: Annotated[
+        int,
+        typer.Option(
+            "--persons", min=1, help="how many persons to write (at most about 186 million: IIN serials per birth date)"
+        ),
+    ],
     seed: Annotated[int, typer.Option("--seed", min=0, help="same seed and --persons: the same persons")] = 0,
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="[default: EGOVSIM_DATABASE_URL, else SQLite in DATA_DIR]")
@@ -612,7 +617,14 @@ def registries_generate(
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="data folder [default ./.egovsim]")] = None,
     workers: Annotated[int, typer.Option("--workers", min=0, help="generating processes (0: the writer's own)")] = 2,
 ) -> None:
-    """Write a synthetic ГБД ФЛ population into the database, in one transaction (all or nothing)."""
+    """Write a synthetic ГБД ФЛ population into the database, in one transaction (all or nothing).
+
+    It may run while the simulator is up on the same database, which keeps answering reads. On
+    SQLite the load's one long write transaction holds the app's writes back meanwhile (an admin
+    API insert, a cabinet action): they wait, and fail after the app's 10 s busy timeout. On
+    PostgreSQL only an insert of an IIN being loaded waits. On failure nothing is written and
+    the reason comes as one line (exit code 1).
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from egovsim.errors import EgovsimError
@@ -628,7 +640,7 @@ def registries_generate(
                 settings.effective_database_url, persons, seed, workers=workers,
                 progress=lambda n: bar.advance(task, n),
             )  # fmt: skip
-        except EgovsimError as exc:  # PopulationExists: nothing was written
+        except EgovsimError as exc:  # PopulationExists, LoadError: nothing was written
             fail(str(exc))
     console.print(f"persons written  {result.persons:,} (seed {seed})")
     console.print(f"seconds          {result.seconds:.1f}")

@@ -49,10 +49,11 @@ def sync_url(async_url: str) -> str:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_connection.cursor()
-    # WAL lets readers run beside the one writer; busy_timeout waits instead of failing.
+    # WAL lets readers run beside the one writer; busy_timeout waits instead of failing, and is
+    # set first so that switching to WAL waits too (a bulk load may hold the file meanwhile).
+    cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 

@@ -10,7 +10,9 @@ its own random stream (seeded by ``seed``, birth date and sex); ranges concatena
 
 Within a unit the IIN serials (digits 8–11) ascend from 1001 with small random gaps, skipping the
 serials whose check digit is 10 on both passes (egov-interfaces §11); 0000–0999 are left to
-hand-made records (the demo personas, tests), which never collide with generated ones.
+hand-made records (the demo personas, tests), which never collide with generated ones. So one
+unit holds at most about 5,900 persons, a population about 186 million: :class:`PersonGenerator`
+refuses more up front (:class:`ValueError`), never halfway through a run.
 
 What the rows hold (egov-interfaces §8; codes from :mod:`mock_registries.dictionaries`): names in
 upper case as ГБД ФЛ writes them, Kazakh in Kazakh orthography, with gendered forms (surnames
@@ -27,6 +29,7 @@ form), booleans Python ``bool``; ``extra`` is always NULL.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import random
 from collections.abc import Iterable, Iterator, Sequence
@@ -46,6 +49,7 @@ AS_OF = date(2025, 12, 31)
 
 OLDEST_AGE = 100
 FIRST_SERIAL = 1000  # serials below are left to hand-made records (personas, tests)
+LAST_SERIAL = 9999
 
 COLUMNS = (
     "iin", "surname", "name", "patronymic", "surname_lat", "name_lat", "birth_date", "gender",
@@ -93,6 +97,18 @@ _PASS1, _PASS2 = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), (3, 4, 5, 6, 7, 8, 9, 10, 
 _SERIAL_TEXT = tuple(f"{s:04d}" for s in range(10000))
 _SERIAL_PASS1 = tuple(sum(w * int(d) for w, d in zip(_PASS1[7:], t, strict=True)) for t in _SERIAL_TEXT)
 _SERIAL_PASS2 = tuple(sum(w * int(d) for w, d in zip(_PASS2[7:], t, strict=True)) for t in _SERIAL_TEXT)
+# the most serials of 1001–9999 one prefix loses to a check digit of 10 on both passes (75), from
+# the 121 remainders of the prefix's two sums
+_MOST_SKIPPED = max(
+    sum(
+        (p1 + _SERIAL_PASS1[s]) % 11 == 10 and (p2 + _SERIAL_PASS2[s]) % 11 == 10
+        for s in range(FIRST_SERIAL + 1, LAST_SERIAL + 1)
+    )
+    for p1 in range(11)
+    for p2 in range(11)
+)
+# a unit of at most this many persons fits however its gaps fall (each gap 2 at worst)
+_ALWAYS_FITS = (LAST_SERIAL - FIRST_SERIAL - _MOST_SKIPPED) // 2
 
 _BUILDINGS = tuple(str(b) for b in range(1, 151)) + tuple(f"{b}{s}" for b in range(1, 41) for s in "АБ")
 _FLATS = tuple(str(f) for f in range(1, 301))  # a draw of 301–400 is a house: no flat
@@ -244,6 +260,36 @@ class PersonGenerator:
         for w in weights:
             acc += w
             self._start.append(persons * acc // total)
+        self._refuse_overflow()
+
+    def _refuse_overflow(self) -> None:
+        """Raise :class:`ValueError` now, not mid-load, if a unit would run out of IIN serials.
+
+        Unit ``u`` of ``n`` persons ends at serial ``FIRST_SERIAL + n + (its gaps of 2) + (serials
+        skipped)``. Most units are small enough to fit however the gaps fall; for the others the
+        gaps are drawn (one call, as :meth:`_unit` draws them), and only those within the skips'
+        margin are walked serial by serial.
+        """
+        room = LAST_SERIAL - FIRST_SERIAL
+        for u in range(self.units):
+            count = self._start[u + 1] - self._start[u]
+            if count <= _ALWAYS_FITS:
+                continue
+            least = (count + self._rng(u).getrandbits(count).bit_count()) if count <= room else count
+            if least + _MOST_SKIPPED <= room:
+                continue
+            if least <= room:
+                with contextlib.suppress(ValueError):
+                    self._unit(u)
+                    continue
+            biggest = max(self._start[v + 1] - self._start[v] for v in range(self.units))
+            most = self.persons * (room - _MOST_SKIPPED - 150) * 2 // 3 // biggest  # gaps average 1.5
+            born = date.fromordinal(self._first_ordinal + self._day[u])
+            raise ValueError(
+                f"too many persons: {self.persons:,} would give {count:,} persons one birth date and sex "
+                f"({born.isoformat()}, {Sex(self._sex[u]).name.lower()}), more than its IIN serials hold; "
+                f"one population holds at most about {most // 1_000_000:,} million persons"
+            )
 
     @property
     def units(self) -> int:
@@ -263,11 +309,13 @@ class PersonGenerator:
             lo = hi
         return ranges
 
+    def _rng(self, u: int) -> random.Random:
+        return random.Random((self.seed << 24) | (self._day[u] << 1) | (self._sex[u] - 1))
+
     def _unit(self, u: int) -> tuple[random.Random, list[str]]:
         """The unit's random stream and its IINs (drawn first, so IINs alone are cheap to list)."""
         count = self._start[u + 1] - self._start[u]
-        day, sex = self._day[u], self._sex[u]
-        rng = random.Random((self.seed << 24) | (day << 1) | (sex - 1))
+        rng = self._rng(u)
         prefix = self._prefix[u]
         digits = [ord(c) - 48 for c in prefix]
         p1 = sum(w * d for w, d in zip(_PASS1, digits, strict=False))
@@ -278,7 +326,7 @@ class PersonGenerator:
             serial += 1 + (gaps & 1)
             gaps >>= 1
             while True:
-                if serial > 9999:
+                if serial > LAST_SERIAL:
                     raise ValueError(f"more than the IIN serials of {prefix}: too many persons for one birth date")
                 check = (p1 + _SERIAL_PASS1[serial]) % 11
                 if check == 10:

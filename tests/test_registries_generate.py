@@ -5,21 +5,28 @@ Loads run on the backend of ``EGOVSIM_TEST_BACKEND`` (SQLite by default, or Post
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sqlite3
 import subprocess
 from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from egovsim.app import RunningSimulator
 from egovsim.iin import Sex, parse_iin
-from mock_registries import dictionaries
-from mock_registries.bulk import PopulationExists, _copy_text, generate_ranges, load_persons
+from egovsim.storage import Database
+from egovsim.tables import SCHEMA as KERNEL_SCHEMA
+from mock_registries import bulk, dictionaries
+from mock_registries.bulk import LoadError, PopulationExists, _copy_text, generate_ranges, load_persons
 from mock_registries.generate import AS_OF, COLUMNS, FIRST_SERIAL, PersonGenerator, feminine_surname
+from mock_registries.tables import SCHEMA
 from mock_registries.tables import persons as persons_table
-from tests.conftest import database_for, egovsim_cmd
+from tests.conftest import ADMIN, BACKEND, database_for, egovsim_cmd
 
 N = 5000
 
@@ -194,3 +201,130 @@ def test_the_cli_generates_and_a_second_run_is_refused(tmp_path: Path) -> None:
         assert second.returncode == 1
         assert "nothing was written" in second.stderr
         assert _count(url) == 2000
+
+
+# -- beside a running simulator, and failures ------------------------------------------------------
+def _generate(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = egovsim_cmd("registries", "generate", "--workers", "0", *args)
+    return subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120)
+
+
+def _one_line_error(run: subprocess.CompletedProcess[str]) -> str:
+    assert run.returncode == 1, (run.stdout, run.stderr)
+    assert "Traceback" not in run.stderr and "│" not in run.stderr, run.stderr
+    message = run.stderr.strip()
+    assert message.startswith("error: ") and "\n" not in message, message
+    return message
+
+
+async def test_a_load_runs_beside_the_running_simulator_which_keeps_answering(
+    sim: RunningSimulator, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    # the app holds its database open (on SQLite: its WAL file), as `egovsim up` does
+    assert (await http.get("/healthz")).status_code == 200
+    url = sim.kernel.settings.effective_database_url
+    load = asyncio.create_task(
+        asyncio.to_thread(_generate, "--persons", "3000", "--seed", "5", "--data-dir", str(tmp_path / "gen"),
+                          env={"EGOVSIM_DATABASE_URL": url})
+    )  # fmt: skip
+    while not load.done():  # the app answers while the load runs
+        assert (await http.get("/healthz")).status_code == 200
+        await asyncio.sleep(0.05)
+    run = await load
+    assert run.returncode == 0, run.stderr
+    assert "persons written  3,000" in run.stdout
+    iin = PersonGenerator(5, 3000).iins()[1234]
+    found = await http.get(f"/registries/api/persons/{iin}", headers=ADMIN)
+    assert found.status_code == 200, found.text
+    assert found.json()["iin"] == iin
+    assert (await http.get("/healthz")).status_code == 200
+
+
+def _fresh_tables(url: str) -> None:
+    db = Database(bulk._async_url(url))
+    try:
+        db.migrate([KERNEL_SCHEMA, SCHEMA])
+    finally:
+        db.engine.sync_engine.dispose()
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="a lock held on the SQLite file")
+def test_a_database_that_stays_locked_fails_in_one_line_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with database_for(tmp_path) as url:
+        _fresh_tables(url)
+        monkeypatch.setattr(bulk, "BUSY_TIMEOUT_S", 0.3)
+        other = sqlite3.connect(tmp_path / "egovsim.sqlite3", isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another writer's transaction that does not end
+            with pytest.raises(LoadError, match="stayed locked by another writer") as raised:
+                load_persons(url, 500, workers=0)
+            assert "\n" not in str(raised.value)
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        assert _count(url) == 0
+        assert load_persons(url, 500, workers=0).persons == 500  # once the lock is gone, the load runs
+        with sqlite3.connect(tmp_path / "egovsim.sqlite3") as con:  # it left WAL for the load and came back
+            assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_person_added_meanwhile_fails_the_load_in_one_line_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer (the admin API of a running simulator) adds a generated IIN after the check."""
+    generated = PersonGenerator(4, 800).rows()[100]
+    checked = bulk._refuse_collisions
+
+    def check_then_insert(generator: PersonGenerator, existing: list[str]) -> None:
+        checked(generator, existing)
+        row = dict(zip(COLUMNS, generated, strict=True))
+        for column in ("birth_date", "reg_begin_date", "doc_begin_date", "doc_end_date", "death_date"):
+            row[column] = row[column] and date.fromisoformat(row[column])
+        engine = create_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(persons_table.insert().values(**row))
+        finally:
+            engine.dispose()
+
+    with database_for(tmp_path) as url:
+        monkeypatch.setattr(bulk, "_refuse_collisions", check_then_insert)
+        with pytest.raises(LoadError, match="another writer added a person of this load") as raised:
+            load_persons(url, 800, seed=4, workers=0)
+        assert "\n" not in str(raised.value)
+        assert _count(url) == 1  # only the other writer's person
+
+
+@pytest.mark.parametrize(
+    ("database_url", "says"),
+    [
+        ("postgresql://someone:secret@127.0.0.1:1/nowhere", "cannot connect to the database"),
+        ("postgresql://someone@127.0.0.1:notaport/nowhere", "cannot use the database URL"),
+        ("sqlite://", "not an in-memory database"),
+    ],
+)
+def test_a_bad_or_unreachable_database_url_fails_in_one_line(tmp_path: Path, database_url: str, says: str) -> None:
+    run = _generate("--persons", "10", "--database-url", database_url, "--data-dir", str(tmp_path))
+    message = _one_line_error(run)
+    assert says in message and "secret" not in message
+
+
+def test_too_many_persons_are_refused_up_front() -> None:
+    with pytest.raises(ValueError, match=r"too many persons: 200,000,000 .* at most about 18\d million"):
+        PersonGenerator(0, 200_000_000)
+    with pytest.raises(ValueError, match="too many persons"):
+        PersonGenerator(0, 10**12)
+    near = PersonGenerator(0, 185_000_000)  # fits: its fullest birth dates make their IINs
+    biggest = sorted(range(near.units), key=lambda u: near.persons_in(u, u + 1))[-20:]
+    for u in biggest:
+        assert len(near.iins(u, u + 1)) == near.persons_in(u, u + 1)
+
+
+def test_the_cli_refuses_too_many_persons_before_touching_the_database(tmp_path: Path) -> None:
+    with database_for(tmp_path) as url:
+        run = _generate("--persons", "200000000", "--data-dir", str(tmp_path), env={"EGOVSIM_DATABASE_URL": url})
+        assert "too many persons" in _one_line_error(run)
+        if BACKEND == "sqlite":
+            assert not (tmp_path / "egovsim.sqlite3").exists()
