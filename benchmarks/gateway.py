@@ -280,7 +280,7 @@ def sign_pools(
 ) -> list[list[bytes]]:
     """One pool of distinct signed requests per client process, signed in parallel, before any load
     (for ГБД ФЛ each asks for another existing person)."""
-    jobs = [(*pems, w, size, service, iins[w::processes]) for w in range(processes)]
+    jobs = [(*pems, w, size, service, iins[w::processes] or iins) for w in range(processes)]
     with ProcessPoolExecutor(min(processes, os.cpu_count() or 1)) as pool:
         return list(pool.map(_sign_pool, jobs))
 
