@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Column, LargeBinary, MetaData, String, Table, Text, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from egovsim import xmldsig
@@ -44,6 +44,18 @@ class SystemIdentity:
     system_name: str  # the certificate's CN, e.g. SHEP, GBDFL
     organization: str
     label: str  # the НУЦ's note on the issued certificate
+
+
+def key_table(name: str, metadata: MetaData) -> Table:
+    """The table a component keeps its system certificates in (a row per ``role``): the private
+    key as PEM (a simulator TEST key) and the certificate as DER."""
+    return Table(
+        name,
+        metadata,
+        Column("role", String(32), primary_key=True),
+        Column("key_pem", Text, nullable=False),
+        Column("cert_der", LargeBinary, nullable=False),
+    )
 
 
 class SystemKeys:

@@ -22,19 +22,14 @@ from sqlalchemy import (
 )
 
 from egovsim.storage import Schema
+from egovsim.system_keys import key_table
 
 metadata = MetaData()
 
 _id = BigInteger().with_variant(Integer, "sqlite")
 
-keys = Table(
-    "gateway_keys",
-    metadata,
-    # the gateway's own system certificate (transport signature of what it sends); a TEST key
-    Column("role", String(32), primary_key=True),
-    Column("key_pem", Text, nullable=False),
-    Column("cert_der", LargeBinary, nullable=False),
-)
+# the gateway's own system certificate (transport signature of what it sends); a TEST key
+keys = key_table("gateway_keys", metadata)
 
 routes = Table(
     "gateway_routes",

@@ -21,7 +21,6 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
@@ -29,6 +28,7 @@ from sqlalchemy import (
 )
 
 from egovsim.storage import Schema
+from egovsim.system_keys import key_table
 
 metadata = MetaData()
 
@@ -106,13 +106,7 @@ faults = Table(
     Column("created_wall_us", BigInteger, nullable=False),
 )
 
-keys = Table(
-    "registry_keys",
-    metadata,
-    # each registry's system certificate (business data and transport signatures); a TEST key
-    Column("role", String(32), primary_key=True),
-    Column("key_pem", Text, nullable=False),
-    Column("cert_der", LargeBinary, nullable=False),
-)
+# each registry's system certificate (business data and transport signatures); a TEST key
+keys = key_table("registry_keys", metadata)
 
 SCHEMA = Schema("registries", metadata, Path(__file__).parent / "migrations")

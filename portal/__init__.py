@@ -3,10 +3,12 @@ the population service centre (ХҚО / ЦОН)."""
 
 from egovsim.components import Component
 from portal.router import routers
+from portal.tables import SCHEMA
 
 COMPONENT = Component(
     name="portal",
     title="egov.kz portal and the ХҚО / ЦОН operator workstation (ХҚО ЫАЖ АЖО)",
     mounts=("/portal", "/hqo"),
     routers=routers,
+    schema=SCHEMA,
 )

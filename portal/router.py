@@ -1,11 +1,124 @@
-"""HTTP routes of portal/. Its health routes (``<mount>/healthz``) come from the kernel."""
+"""HTTP routes of portal/: citizens' accounts and sessions under ``/portal/api/`` (JSON), the
+session keys at ``/portal/.well-known/jwks.json``. Health routes (``<mount>/healthz``) come from
+the kernel.
+
+A session is carried as a bearer token (``Authorization: Bearer …``) or in the
+``egovsim_portal`` cookie (HttpOnly, SameSite=Lax, so a cross-site form cannot post with it);
+a bearer token wins when both are sent."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated
 
-from egovsim.kernel import Kernel
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from egovsim.clock import from_us
+from egovsim.errors import CodedError
+from egovsim.iin import parse_iin
+from egovsim.kernel import Kernel, get_kernel
+from portal.service import Portal
+from portal.sessions import SESSION_LIFETIME, Session
+
+COOKIE = "egovsim_portal"
+
+
+class Credentials(BaseModel):
+    """An IIN and a password (1-процесс). The password rules are the portal's own
+    (``PORTAL_PASSWORD_POLICY``); the bound here only keeps absurd bodies out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    iin: str = Field(max_length=64, description="the citizen's IIN")
+    password: str = Field(max_length=4096, description="8–128 characters, letters and digits, not the IIN")
+
+
+class AccountOut(BaseModel):
+    iin: str
+    created_at: datetime = Field(serialization_alias="createdAt")
+
+
+class LoginOut(BaseModel):
+    token: str
+    token_type: str = Field("Bearer", serialization_alias="tokenType")
+    session_id: str = Field(serialization_alias="sessionId")
+    expires_at: datetime = Field(serialization_alias="expiresAt")
+
+
+class MeOut(BaseModel):
+    iin: str
+    birth_date: str = Field(serialization_alias="birthDate")
+    sex: str
+    session_id: str = Field(serialization_alias="sessionId")
+    issued_at: datetime = Field(serialization_alias="issuedAt")
+    expires_at: datetime = Field(serialization_alias="expiresAt")
+
+
+async def current_session(request: Request) -> Session:
+    """The session of a bearer token, or else of the cookie."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        token = request.cookies.get(COOKIE, "")
+    if not token.strip():
+        raise CodedError("PORTAL_SESSION_REQUIRED", "send the session token as a bearer token or cookie")
+    return await Portal.of(get_kernel(request)).sessions.verify(token.strip())
+
+
+CurrentSession = Annotated[Session, Depends(current_session)]
 
 
 def routers(kernel: Kernel) -> list[APIRouter]:
-    return [APIRouter(prefix="/portal", tags=["portal"]), APIRouter(prefix="/hqo", tags=["portal"])]
+    portal = Portal.of(kernel)
+    api = APIRouter(prefix="/portal/api", tags=["portal"])
+    wellknown = APIRouter(prefix="/portal/.well-known", tags=["portal"])
+
+    @api.post("/accounts", status_code=201, response_model=AccountOut, response_model_by_alias=True,
+              summary="register an account (IIN and password)")  # fmt: skip
+    async def register(body: Credentials) -> AccountOut:
+        """Checks the IIN, the password rules and the person in ГБД ФЛ (alive, present)."""
+        account = await portal.accounts.register(body.iin, body.password)
+        return AccountOut(iin=account.iin, created_at=from_us(account.created_us))
+
+    @api.post("/login", response_model=LoginOut, response_model_by_alias=True,
+              summary="log in with IIN and password: a session token (also set as a cookie)")  # fmt: skip
+    async def login(body: Credentials, request: Request, response: Response) -> LoginOut:
+        """1-процесс / 1-шарт; a refusal is PORTAL_AUTH_REFUSED (2-процесс), or
+        PORTAL_ACCOUNT_LOCKED for 30 minutes after five failures in a row."""
+        account = await portal.accounts.authenticate(body.iin, body.password)
+        token, session = await portal.sessions.open(account.iin)
+        response.set_cookie(
+            COOKIE,
+            token,
+            max_age=int(SESSION_LIFETIME.total_seconds()),
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+        return LoginOut(token=token, session_id=session.sid, expires_at=session.expires_at)
+
+    @api.post("/logout", status_code=204, summary="log out: the session's token is refused from now on")
+    async def logout(session: CurrentSession) -> Response:
+        await portal.sessions.close(session)
+        response = Response(status_code=204)
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+        return response
+
+    @api.get("/me", response_model=MeOut, response_model_by_alias=True, summary="who the session is")
+    async def me(session: CurrentSession) -> MeOut:
+        facts = parse_iin(session.iin)
+        return MeOut(
+            iin=session.iin,
+            birth_date=facts.birth_date.isoformat(),
+            sex=facts.sex.name.lower(),
+            session_id=session.sid,
+            issued_at=session.issued_at,
+            expires_at=session.expires_at,
+        )
+
+    @wellknown.get("/jwks.json", summary="the public keys portal session tokens are signed with (RFC 7517)")
+    async def jwks() -> dict[str, list[dict[str, str]]]:
+        return await portal.sessions.jwks()
+
+    return [api, wellknown, APIRouter(prefix="/hqo", tags=["portal"])]
