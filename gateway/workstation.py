@@ -318,11 +318,16 @@ class RegionalWorkstation:
             await asyncio.sleep(0.2)
 
     async def advance_all(self) -> None:
-        async with self.kernel.db.engine.connect() as conn:
-            query = select(cases.c.id).where(cases.c.status.in_(("registered", "in_progress")))
-            open_ids = (await conn.execute(query)).scalars().all()
+        # shielded: cancelled mid-query (at shutdown, every 0.2 s pass is likely to be), the read
+        # still finishes and returns its connection instead of leaking it idle in a transaction
+        open_ids = await asyncio.shield(self._open_case_ids())
         for case_id in open_ids:
             await self.advance(case_id)
+
+    async def _open_case_ids(self) -> list[str]:
+        async with self.kernel.db.engine.connect() as conn:
+            query = select(cases.c.id).where(cases.c.status.in_(("registered", "in_progress")))
+            return list((await conn.execute(query)).scalars().all())
 
     async def advance(self, case_id: str) -> None:
         """Trace what happened since the last pass; a closed case sends its answer (once)."""

@@ -16,11 +16,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from egovsim.app import RunningSimulator, running
 from egovsim.settings import Settings
@@ -50,9 +52,31 @@ def database_for(tmp: Path) -> Iterator[str]:
     try:
         yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        _drop_schema(admin, schema)
         admin.dispose()
+
+
+def _drop_schema(admin: Any, schema: str) -> None:
+    """Drop a test schema; a connection the simulator leaked idle in a transaction (a background
+    loop cancelled mid-query at shutdown) would block DROP forever, so after a short wait such
+    connections are ended and the drop is tried again. Tests run one at a time: no other test
+    holds a transaction meanwhile."""
+    for attempt in range(3):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text("SET lock_timeout = '5s'"))
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            return
+        except OperationalError:
+            if attempt == 2:
+                raise
+            with admin.connect() as conn:
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+                    )
+                )
 
 
 @pytest.fixture
