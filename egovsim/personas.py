@@ -199,7 +199,7 @@ def power_of_attorney_record(power: dict[str, Any], people: dict[str, dict[str, 
     }
 
 
-async def _ensure(http: httpx.AsyncClient, admin: dict[str, str], api: str, key: str, record: dict) -> dict | None:
+async def _ensure(http: httpx.AsyncClient, admin: dict[str, str], api: str, key: str, record: dict) -> dict:
     """The stored record (created when missing; an existing one is left as the operator set it)."""
     found = await http.get(f"{api}/{key}", headers=admin)
     if found.status_code == 200:

@@ -62,6 +62,42 @@ def fault_code(verdict: Verdict, layer: tuple[str, str, str]) -> str:
     return wrong
 
 
+def relying_party(kernel: Kernel) -> EdsVerifier:
+    """Condition 2 as a participant behind the gateway checks a transport or business signature:
+    the НУЦ of this deployment, verified revocation answers reused for a few seconds."""
+    return EdsVerifier(
+        lambda: kernel.client_for("signing"),
+        kernel.clock.now,
+        RevocationPolicy(cache_seconds=kernel.settings.revocation_cache_seconds),
+    )
+
+
+def refusal_error(
+    kernel: Kernel,
+    code: str,
+    detail: str,
+    system: str | None = None,
+    sub_error: soap.ErrorInfo | None = None,
+    session: str | None = None,
+) -> soap.ErrorInfo:
+    """ErrorInfo of an SCE code, worded from the refusal catalogue (ШЭП's own texts are Russian)."""
+    entry = kernel.refusals.get(code)
+    assert entry is not None, code
+    return soap.ErrorInfo(
+        code=code,
+        message=entry.message("ru", {"system": system}),
+        date=kernel.clock.now(),
+        data=detail,
+        sub_error=sub_error,
+        session_id=session,
+    )
+
+
+def fault_envelope(kernel: Kernel, operation: str, code: str, detail: str, system: str, channel: str = "sync") -> bytes:
+    """The SOAP fault a provider behind the gateway answers with."""
+    return soap.to_bytes(soap.build_fault(operation, refusal_error(kernel, code, detail, system), channel=channel))
+
+
 class ChannelBase:
     """What both channels share: the registries, journal and keys, the condition-2 verifier of
     both signature layers, the HTTP clients to providers, and how a fault is worded."""
@@ -71,24 +107,11 @@ class ChannelBase:
         self.registry = registry
         self.journal = journal
         self.keys = keys
-        self.verifier = EdsVerifier(
-            lambda: kernel.client_for("signing"),
-            kernel.clock.now,
-            RevocationPolicy(cache_seconds=kernel.settings.revocation_cache_seconds),
-        )
+        self.verifier = relying_party(kernel)
         self._clients: dict[str, httpx.AsyncClient] = {}
 
     def error_info(self, fault: GatewayFault, session: str | None) -> soap.ErrorInfo:
-        entry = self.kernel.refusals.get(fault.code)
-        assert entry is not None, fault.code
-        return soap.ErrorInfo(
-            code=fault.code,
-            message=entry.message("ru", {"system": fault.system}),  # ШЭП's own texts are Russian
-            date=self.kernel.clock.now(),
-            data=fault.detail,
-            sub_error=fault.sub_error,
-            session_id=session,
-        )
+        return refusal_error(self.kernel, fault.code, fault.detail, fault.system, fault.sub_error, session)
 
     def _fault(
         self, operation: str, channel: soap.Channel, fault: GatewayFault, entry: Entry, session: str | None

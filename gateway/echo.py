@@ -18,6 +18,7 @@ from egovsim import xmldsig
 from egovsim.fastlane import FastRequest, FastResponse
 from egovsim.kernel import Kernel
 from gateway import soap
+from gateway.channel import fault_envelope
 from gateway.service import Gateway
 
 ECHO_PATH = "/shep/diag/echo"
@@ -34,7 +35,7 @@ def register_echo(kernel: Kernel, gateway: Gateway) -> None:
         try:
             incoming = soap.read_sync_request(xmldsig.parse_xml(request.body))
         except (xmldsig.XmlSignatureError, soap.SoapFormatError) as exc:
-            return FastResponse(500, _fault(kernel, str(exc)), SOAP_TYPE)
+            return FastResponse(500, fault_envelope(kernel, OPERATION, "SCE001", str(exc), "EGOVSIM_ECHO"), SOAP_TYPE)
         answer = soap.build_sync_response(
             soap.SyncResponse(
                 message_id=str(uuid.uuid4()),
@@ -50,15 +51,3 @@ def register_echo(kernel: Kernel, gateway: Gateway) -> None:
 
     for path in (ECHO_PATH, ECHO_PATH + "/"):
         kernel.fast.add("POST", path, echo)
-
-
-def _fault(kernel: Kernel, detail: str) -> bytes:
-    refusal = kernel.refusals.get("SCE001")
-    assert refusal is not None
-    error = soap.ErrorInfo(
-        code="SCE001",
-        message=refusal.message("ru", {"system": "EGOVSIM_ECHO"}),
-        date=kernel.clock.now(),
-        data=detail,
-    )
-    return soap.to_bytes(soap.build_fault(OPERATION, error, channel="sync"))

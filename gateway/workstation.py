@@ -39,6 +39,7 @@ from egovsim.errors import CodedError
 from egovsim.kernel import Kernel
 from gateway import soap, workflow
 from gateway.async_channel import AsyncChannel
+from gateway.channel import fault_envelope
 from gateway.keys import GatewayKeys
 from gateway.providers import Employee, Provider, Providers, load_providers
 from gateway.registry import Registry, Route
@@ -106,10 +107,7 @@ class RegionalWorkstation:
         return 200, await self.keys.sign(soap.build_push_message_response(receipt))
 
     def _fault(self, code: str, detail: str) -> bytes:
-        entry = self.kernel.refusals.get(code)
-        assert entry is not None
-        error = soap.ErrorInfo(code, entry.message("ru", {"system": "АРМ РШЭП"}), self.kernel.clock.now(), detail)
-        return soap.to_bytes(soap.build_fault("sendMessage", error, channel="async-client"))
+        return fault_envelope(self.kernel, "sendMessage", code, detail, "АРМ РШЭП", channel="async-client")
 
     def _service(self, shep_service_id: str) -> Service:
         catalogue_id = shep_service_id.removeprefix(SERVICE_PREFIX)

@@ -37,12 +37,11 @@ from lxml import etree
 
 from egovsim import xmldsig
 from egovsim.calendar import to_almaty
-from egovsim.condition2 import EdsVerifier, RevocationPolicy
 from egovsim.fastlane import FastRequest, FastResponse
 from egovsim.kernel import Kernel
 from egovsim.system_keys import SystemIdentity, SystemKeys
 from gateway import soap
-from gateway.channel import TRANSPORT, fault_code
+from gateway.channel import TRANSPORT, fault_code, fault_envelope, relying_party
 from gateway.keys import GATEWAY_BIN
 from mock_registries import payloads
 from mock_registries.dictionaries import Entry
@@ -114,11 +113,7 @@ class Registries:
         self.store = RegistryStore(kernel)
         self.faults = FaultSwitches(kernel)
         self.keys = {s.registry: SystemKeys(kernel, keys, s.identity) for s in SERVICES}
-        self.verifier = EdsVerifier(
-            lambda: kernel.client_for("signing"),
-            kernel.clock.now,
-            RevocationPolicy(cache_seconds=kernel.settings.revocation_cache_seconds),
-        )
+        self.verifier = relying_party(kernel)
 
     @classmethod
     def of(cls, kernel: Kernel) -> Registries:
@@ -149,8 +144,8 @@ class Registries:
         # from the gateway only: its transport signature, its operator's BIN
         verdict, _ = await self.verifier.check_xml(root, wsse=True, bin=GATEWAY_BIN, require_sign=False)  # type: ignore[arg-type]
         if not verdict.valid:
-            code = "SCE006" if verdict.code == "EDS_IIN_MISMATCH" else fault_code(verdict, TRANSPORT)
-            return self._fault(service, code, f"{service.title} answers the gateway only: {verdict.detail}")
+            detail = f"{service.title} answers the gateway only: {verdict.detail}"
+            return self._fault(service, fault_code(verdict, TRANSPORT), detail)
         switch = await self.faults.take(service.registry)
         kind = switch.kind if switch else None
         if kind is FaultKind.UNAVAILABLE:
@@ -202,15 +197,7 @@ class Registries:
             return payloads.answer_data(header, service.source, payloads.BAD_REQUEST, answer_id, now)
 
     def _fault(self, service: RegistryService, code: str, detail: str) -> FastResponse:
-        refusal = self.kernel.refusals.get(code)
-        assert refusal is not None
-        error = soap.ErrorInfo(
-            code=code,
-            message=refusal.message("ru", {"system": service.title}),
-            date=self.kernel.clock.now(),
-            data=detail,
-        )
-        return FastResponse(500, soap.to_bytes(soap.build_fault(OPERATION, error, channel="sync")), SOAP_TYPE)
+        return FastResponse(500, fault_envelope(self.kernel, OPERATION, code, detail, service.title), SOAP_TYPE)
 
     # -- background -----------------------------------------------------------------------------
     async def run(self) -> None:

@@ -20,10 +20,10 @@ import httpx
 from lxml import etree
 
 from egovsim import xmldsig
-from egovsim.condition2 import EdsVerifier, RevocationPolicy
 from egovsim.kernel import Kernel
 from egovsim.system_keys import SystemIdentity, SystemKeys
 from gateway import soap
+from gateway.channel import relying_party
 from gateway.keys import GATEWAY_BIN
 from portal.accounts import PersonStatus
 from portal.tables import system_keys
@@ -44,11 +44,7 @@ class GatewayPersonDirectory:
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.keys = SystemKeys(kernel, system_keys, IDENTITY)
-        self.verifier = EdsVerifier(
-            lambda: kernel.client_for("signing"),
-            kernel.clock.now,
-            RevocationPolicy(cache_seconds=kernel.settings.revocation_cache_seconds),
-        )
+        self.verifier = relying_party(kernel)
         self._registered = False
 
     @property
