@@ -316,9 +316,7 @@ class RegionalWorkstation:
             await asyncio.sleep(0.2)
 
     async def advance_all(self) -> None:
-        # shielded: cancelled mid-query (at shutdown, every 0.2 s pass is likely to be), the read
-        # still finishes and returns its connection instead of leaking it idle in a transaction
-        open_ids = await asyncio.shield(self._open_case_ids())
+        open_ids = await self._open_case_ids()
         for case_id in open_ids:
             await self.advance(case_id)
 
