@@ -15,7 +15,7 @@ from typing import Annotated
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from egovsim.catalog.loader import ServiceCatalog, _field_path
+from egovsim.catalog.loader import ServiceCatalog, _field_path, load_yaml
 from egovsim.catalog.models import Strict, Texts
 from egovsim.errors import CatalogError
 from egovsim.iin import is_valid_number
@@ -137,7 +137,7 @@ def load_providers(catalog: ServiceCatalog, path: Path | None = None) -> Provide
     """Read and validate the providers file against ``catalog``; a problem raises CatalogError."""
     path = path or default_providers_file()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
         parsed = ProvidersFile.model_validate(raw)
     except yaml.YAMLError as exc:
         raise CatalogError(f"{path}: not valid YAML: {exc}", file=str(path)) from exc

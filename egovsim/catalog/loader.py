@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -27,10 +28,35 @@ def _field_path(loc: Iterable[object]) -> str:
     return out or "(top level)"
 
 
+# libyaml's parser when PyYAML was built with it (several times faster), else the pure-Python one
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load``, with libyaml's safe loader when PyYAML has it."""
+    return yaml.load(text, Loader=_YAML_LOADER)
+
+
+# files already parsed and validated, by (path, mtime, size): services are immutable, and a process
+# that builds many simulators (a test suite) parses each file once
+_PARSED: dict[tuple[str, int, int], Service] = {}
+
+
 def load_service_file(path: Path) -> Service:
     """Parse and validate one service file; a problem raises CatalogError naming file and field."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        stat = path.stat()
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot be read: {exc}", file=str(path)) from exc
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _PARSED:
+        _PARSED[key] = _parse_service_file(path)
+    return _PARSED[key]
+
+
+def _parse_service_file(path: Path) -> Service:
+    try:
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

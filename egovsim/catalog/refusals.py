@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import Field, TypeAdapter, ValidationError
 
-from egovsim.catalog.loader import _field_path
+from egovsim.catalog.loader import _field_path, load_yaml
 from egovsim.catalog.models import SeedRef, Strict, Texts
 from egovsim.errors import CatalogError
 
@@ -51,7 +51,7 @@ class RefusalCatalog:
     def load(cls, path: Path | None = None) -> RefusalCatalog:
         path = path or default_refusals_file()
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = load_yaml(path.read_text(encoding="utf-8"))
             entries = TypeAdapter(list[RefusalEntry]).validate_python(raw)
         except yaml.YAMLError as exc:
             raise CatalogError(f"{path}: not valid YAML: {exc}", file=str(path)) from exc
