@@ -31,6 +31,7 @@ from egovsim.settings import Settings
 from egovsim.tables import SCHEMA as KERNEL_SCHEMA
 
 log = logging.getLogger("egovsim")
+STOP_GRACE_SECONDS = 10.0
 
 
 def build_app(settings: Settings, names: Sequence[str] | None = None) -> FastAPI:
@@ -111,6 +112,7 @@ async def start(app: FastAPI) -> None:
     components: list[Component] = app.state.components
     schemas = [KERNEL_SCHEMA] + [c.schema for c in components if c.schema is not None]
     await asyncio.to_thread(kernel.db.migrate, schemas)
+    kernel.stopping.clear()
     await kernel.clock.load()
     await kernel.trace.purge_older_than(kernel.settings.trace_retention_days)
     for component in components:
@@ -128,9 +130,16 @@ async def stop(app: FastAPI) -> None:
     if not app.state.started:
         return
     kernel: Kernel = app.state.kernel
-    for task in app.state.background:
-        task.cancel()
-    await asyncio.gather(*app.state.background, return_exceptions=True)
+    # the background loops see `stopping` and return after their current pass; only one that
+    # does not within the grace period is cancelled
+    kernel.stopping.set()
+    if app.state.background:
+        _, late = await asyncio.wait(app.state.background, timeout=STOP_GRACE_SECONDS)
+        for task in late:
+            log.warning("background task %s did not stop within %s s; cancelling it", task.get_name(),
+                        STOP_GRACE_SECONDS)  # fmt: skip
+            task.cancel()
+        await asyncio.gather(*app.state.background, return_exceptions=True)
     await kernel.db.dispose()
     app.state.started = False
 

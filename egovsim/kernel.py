@@ -4,6 +4,7 @@ catalogues and the trace journal. Components reach each other only over HTTP
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass, field
 
@@ -38,6 +39,21 @@ class Kernel:
     # per-process objects of a component that its routers and its background work share
     shared: dict[str, object] = field(default_factory=dict)
     _asgi_app: object | None = field(default=None, repr=False)
+    # set when the process stops: background loops end their pass and return, so that nothing is
+    # cancelled in the middle of a database call (see :func:`egovsim.app.stop`)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    async def idle(self, seconds: float, wake: asyncio.Event | None = None) -> bool:
+        """Wait ``seconds``, or less if ``wake`` is set or the process stops; True once stopping."""
+        waiters = [asyncio.ensure_future(self.stopping.wait())]
+        if wake is not None:
+            waiters.append(asyncio.ensure_future(wake.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        return self.stopping.is_set()
 
     @classmethod
     def build(cls, settings: Settings, components: tuple[str, ...]) -> Kernel:

@@ -87,6 +87,35 @@ class TraceJournal:
             )
         return TraceEvent(**{**asdict(event), "seq": int(result.inserted_primary_key[0])})
 
+    async def record_many(self, events: list[dict[str, Any]]) -> None:
+        """Several events in one transaction (each a dict of :meth:`record`'s arguments), in order."""
+        if not events:
+            return
+        now_sim, now_wall = to_us(self._clock.now()), to_us(wall_now())
+        rows = []
+        for e in events:
+            outcome = e.get("outcome", "ok")
+            if outcome not in OUTCOMES:
+                raise ValueError(f"outcome must be one of {OUTCOMES}, not {outcome!r}")
+            step, component = e["step"], e["component"]
+            detail = e.get("detail")
+            rows.append(
+                {
+                    "request_id": e["request_id"],
+                    "component": component,
+                    "step": step if ":" in step else f"{component}:{step}",
+                    "outcome": outcome,
+                    "code": e.get("code"),
+                    "service_id": e.get("service_id"),
+                    "sim_time_us": now_sim,
+                    "wall_time_us": now_wall,
+                    "message_ref": e.get("message_ref"),
+                    "detail": json.dumps(detail, ensure_ascii=False) if detail else None,
+                }
+            )
+        async with self._db.engine.begin() as conn:
+            await conn.execute(insert(trace_events), rows)
+
     async def events(self, request_id: str) -> list[TraceEvent]:
         async with self._db.engine.connect() as conn:
             rows = (

@@ -15,7 +15,6 @@ up after ``MAX_ATTEMPTS`` (NOT_DELIVERED), or refused by the recipient for good
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from dataclasses import replace
@@ -53,10 +52,15 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(60, 2 ** max(0, attempts - 1)))
 
 
+MAX_CONCURRENT_DELIVERIES = 32
+
+
 class AsyncChannel(ChannelBase):
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.wake = asyncio.Event()
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._delivering = asyncio.Semaphore(MAX_CONCURRENT_DELIVERIES)
 
     # -- the edge -----------------------------------------------------------------------------
     async def handle(self, body: bytes) -> tuple[int, bytes]:
@@ -251,16 +255,17 @@ class AsyncChannel(ChannelBase):
     # -- delivery (background) ----------------------------------------------------------------
     async def run(self) -> None:
         """Deliver what is due, for as long as the process runs; survive any one failure."""
-        while True:
+        while not self.kernel.stopping.is_set():
+            self.wake.clear()  # before the pass: a message enqueued during it wakes the next one
             try:
                 busy = await self.deliver_due()
             except Exception:
                 log.exception("async delivery pass failed; retrying")
                 busy = 0
             if not busy:
-                self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), 0.5)
+                await self.kernel.idle(0.5, self.wake)
+        if self._deliveries:  # the deliveries under way end (or fail and are retried after a restart)
+            await asyncio.wait(list(self._deliveries), timeout=5)
 
     async def deliver_due(self) -> int:
         """One pass: claim the due push deliveries and make them; returns how many were tried."""
@@ -288,8 +293,19 @@ class AsyncChannel(ChannelBase):
                 )
                 if taken.rowcount == 1:  # another process did not take it first
                     claimed.append(row)
-        await asyncio.gather(*(self._deliver(row) for row in claimed))
+        # each delivery runs on its own: a slow recipient does not hold up the next message
+        for row in claimed:
+            task = asyncio.create_task(self._deliver_within_limit(row))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
         return len(claimed)
+
+    async def _deliver_within_limit(self, row) -> None:  # type: ignore[no-untyped-def]
+        async with self._delivering:
+            try:
+                await self._deliver(row)
+            except Exception:  # the claim runs out and the next pass retries it
+                log.exception("delivering %s failed", row.message_id)
 
     async def _deliver(self, row) -> None:  # type: ignore[no-untyped-def]
         entry = Entry("push", "sendMessage", b"", message_id=row.message_id, correlation_id=row.correlation_id)

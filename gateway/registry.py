@@ -174,8 +174,8 @@ class Registry:
         push_url: str | None = None,
         title: str | None = None,
     ) -> Sender:
-        if push_url is not None and not push_url.startswith(("http://", "https://")):
-            raise CodedError("REQUEST_INVALID", "pushUrl must be an http(s) URL")
+        if push_url is not None and not valid_target(push_url):
+            raise CodedError("REQUEST_INVALID", "pushUrl is an http(s) URL or component:<name>:/<path>")
         record = Sender(sender_id, _HASHER.hash(password), certificate, push_url, title)
         async with self.kernel.db.engine.begin() as conn:
             await conn.execute(delete(senders).where(senders.c.sender_id == sender_id))

@@ -197,7 +197,7 @@ class PolicyBody(BaseModel):
     decision: Literal["approve", "refuse"] = "approve"
     refusal_ground: Annotated[str | None, Field(alias="refusalGround", max_length=1000)] = None
     refuse_at_step: Annotated[str | None, Field(alias="refuseAtStep", max_length=16)] = None
-    scale: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    scale: Annotated[float, Field(ge=0, le=1000)] = 1.0
 
 
 def workstation_routers(kernel: Kernel, gateway: Gateway) -> list[APIRouter]:

@@ -52,17 +52,18 @@ class Gateway:
             await self.registry.ensure_routes(self.workstation.routes())
             await asyncio.gather(self.async_.run(), self.workstation.run(), self._purge_journal())
         finally:
+            await self.workstation.finish_pending()
             await self.sync.aclose()
             await self.async_.aclose()
 
     async def _purge_journal(self) -> None:
         """Drop journal entries older than EGOVSIM_JOURNAL_RETENTION_DAYS, at start and hourly."""
-        while True:
+        while not self.kernel.stopping.is_set():
             try:
                 await self.journal.purge()
             except Exception:
                 log.exception("journal purge failed; retrying in an hour")
-            await asyncio.sleep(3600)
+            await self.kernel.idle(3600)
 
 
 async def background(kernel: Kernel) -> None:

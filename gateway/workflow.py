@@ -166,8 +166,8 @@ def _hours(role: str) -> WorkingHours:
 
 
 def _scaled(start: datetime, due: datetime, scale: float) -> datetime:
-    if scale <= 0:
-        raise ValueError("scale must be above 0")
+    if scale < 0:
+        raise ValueError("scale must not be below 0")
     return due if scale == 1 else start + (due - start) * scale
 
 
@@ -316,8 +316,8 @@ def open_case(
     """Register a request in the provider's inbox; its first step starts at ``received_at``."""
     if not getattr(service.channels, channel).available:
         raise WorkflowError("CASE_CHANNEL_UNAVAILABLE", f"{service.id} is not received through {channel}")
-    if scale <= 0:
-        raise ValueError("scale must be above 0")
+    if scale < 0:
+        raise ValueError("scale must not be below 0")
     received = to_almaty(received_at)
     overall = service.overall_deadline.duration if service.overall_deadline.stated else None
     case = Case(
@@ -379,6 +379,26 @@ def _finish(
     return events
 
 
+def refuse_documents(case: Case, at: datetime, defects: Sequence[str]) -> list[Event]:
+    """3-шарт (ХҚО: 2-шарт) fails on the documents themselves, at registration: the request ends
+    at once with the documents refusal (portal 6-процесс ``DOCS_DEFECTIVE``, ХҚО 7-процесс
+    ``HQO_DOCS_DEFECTIVE``), its ground the list of defects. No internal step runs."""
+    if case.closed:
+        raise WorkflowError("CASE_CLOSED", f"the case is already {case.status}")
+    code = "HQO_DOCS_DEFECTIVE" if case.channel == "hqo" else "DOCS_DEFECTIVE"
+    ground = "; ".join(defects)
+    for s in case.steps:
+        s.started_at = s.due_at = None
+        s.outcome = "skipped"
+    case.status, case.refusal_ground, case.closed_at = "refused", ground, at
+    events = []
+    if case.labels.check:
+        events.append(Event(case.labels.check, "refused", at, code=code, detail={"defects": ground}))
+    events.append(Event(case.labels.refused, "refused", at, code=code, detail={"ground": ground}))
+    case.events.extend(events)
+    return events
+
+
 def _close(case: Case, at: datetime, ground: str | None) -> list[Event]:
     """The provider's check concludes and the case ends with the result or the reasoned refusal."""
     for s in case.steps:
@@ -410,7 +430,7 @@ class AutopilotPolicy(Strict):
 
     decision: Literal["approve", "refuse"] = "approve"
     refusal_ground: str | None = Field(default=None, min_length=1)
-    scale: float = Field(default=1.0, gt=0)
+    scale: float = Field(default=1.0, ge=0)  # 0: every step done the moment it starts
     refuse_at_step: str | None = None
 
     @model_validator(mode="after")

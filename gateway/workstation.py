@@ -33,6 +33,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from egovsim import xmldsig
+from egovsim.catalog.forms import document_defects, form_for
 from egovsim.catalog.models import Service
 from egovsim.clock import from_us, to_us
 from egovsim.errors import CodedError
@@ -50,6 +51,7 @@ log = logging.getLogger("egovsim.rshep")
 INBOX_PATH = "/rshep/shep/"
 SERVICE_PREFIX = "RSHEP_"
 RESULT_NS = "urn:egovsim:rshep:result"
+APPLICATION_NS = "urn:egovsim:portal:application"  # the portal's signed request document
 Mode = Literal["autopilot", "manual"]
 
 
@@ -74,6 +76,7 @@ class RegionalWorkstation:
         self.channel = channel
         self.providers: Providers = load_providers(kernel.services)
         self._signers: dict[str, tuple[rsa.RSAPrivateKey, x509.Certificate]] = {}
+        self._soon: set[asyncio.Task[None]] = set()
 
     # -- routes of the catalogue --------------------------------------------------------------
     def routes(self) -> list[Route]:
@@ -129,7 +132,16 @@ class RegionalWorkstation:
         case = workflow.open_case(service, service.routes[0].id, received, self.kernel.calendar,
                                   channel=channel, scale=policy.autopilot.scale)  # type: ignore[arg-type]  # fmt: skip
         case_id = f"{provider.id.upper()[:12]}-{uuid.uuid4().hex[:10].upper()}"
-        state = {"channel": channel, "scale": policy.autopilot.scale, "completions": [], "traced": 0}
+        # the requester's number for this request (the portal's, the ХҚО's): the case's trace
+        # goes under it, so the whole chain reads as one trace
+        trace_id = (message.data.findtext("requestNumber") or "").strip()[:64] or case_id
+        defects = self._document_defects(service, channel, message.data)
+        if defects:
+            workflow.refuse_documents(case, received, defects)
+        # the events of the registration are traced below, once the row is stored: counted here, so
+        # that no pass of the autopilot traces them again meanwhile
+        state = {"channel": channel, "scale": policy.autopilot.scale, "completions": [],
+                 "traced": len(case.events), "trace_id": trace_id, "defects": defects}  # fmt: skip
         try:
             async with self.kernel.db.engine.begin() as conn:
                 await conn.execute(
@@ -159,9 +171,39 @@ class RegionalWorkstation:
                     )
                 ).one()
             return str(row.id)
-        await self._trace(case_id, service.id, case.events)
-        await self._save_traced(case_id, len(case.events))
+        await self._trace(trace_id, case_id, service.id, case.events)
+        # a zero-delay autopilot or a documents refusal can close it at once: answer now, not at
+        # the next pass of the loop
+        self._soon.add(asyncio.create_task(self._advance_quietly(case_id)))
         return case_id
+
+    async def finish_pending(self) -> None:
+        """At shutdown: let the cases advanced right after registration finish their pass."""
+        if self._soon:
+            await asyncio.wait(list(self._soon), timeout=5)
+
+    async def _advance_quietly(self, case_id: str) -> None:
+        try:
+            await self.advance(case_id)
+        except Exception:
+            log.exception("advancing %s right after registration failed; the loop retries", case_id)
+        finally:
+            self._soon.discard(asyncio.current_task())  # type: ignore[arg-type]
+
+    def _document_defects(self, service: Service, channel: str, data: etree._Element) -> list[str]:
+        """3-шарт on the attached documents of a portal request: those the portal's form of the
+        service requires, each whole (its content matches its declared SHA-256)."""
+        if channel != "portal":
+            return []
+        form = form_for(self.kernel.services, service.id)
+        application = data.find(f"{{{APPLICATION_NS}}}application")
+        if form is None or application is None:
+            return []
+        documents = [
+            (d.get("id") or "", d.get("sha256") or "", (d.text or "").strip())
+            for d in application.iterfind(f"{{{APPLICATION_NS}}}documents/{{{APPLICATION_NS}}}document")
+        ]
+        return document_defects(form, documents)
 
     # -- reading a case -----------------------------------------------------------------------
     async def _row(self, case_id: str):  # type: ignore[no-untyped-def]
@@ -178,6 +220,8 @@ class RegionalWorkstation:
         assert service is not None
         case = workflow.open_case(service, row.route_id, from_us(row.received_sim_us), self.kernel.calendar,
                                   channel=state["channel"], scale=state["scale"])  # fmt: skip
+        if state.get("defects"):
+            workflow.refuse_documents(case, case.received_at, state["defects"])
         for done in state["completions"]:
             employee = self.providers.employee(done["by"])
             workflow.complete_step(case, done["n"], employee, datetime.fromisoformat(done["at"]), self.kernel.calendar,
@@ -308,12 +352,12 @@ class RegionalWorkstation:
 
     # -- the autopilot and the answer ---------------------------------------------------------
     async def run(self) -> None:
-        while True:
+        while not self.kernel.stopping.is_set():
             try:
                 await self.advance_all()
             except Exception:
                 log.exception("workstation pass failed; retrying")
-            await asyncio.sleep(0.2)
+            await self.kernel.idle(0.2)
 
     async def advance_all(self) -> None:
         open_ids = await self._open_case_ids()
@@ -345,22 +389,19 @@ class RegionalWorkstation:
             )
         if changed.rowcount != 1:  # another process advanced it first
             return
-        await self._trace(case_id, row.service_id, new_events)
+        await self._trace(state.get("trace_id") or case_id, case_id, row.service_id, new_events)
         if result is not None:
             await self._answer(row, case, result)
 
-    async def _trace(self, case_id: str, service_id: str, events: list[workflow.Event]) -> None:
-        for e in events:
-            await self.kernel.trace.record(
-                case_id, "gateway", e.label, e.outcome, code=e.code, service_id=service_id,
-                message_ref=f"rshep:{case_id}", detail=e.detail | ({"step": e.step_n} if e.step_n else {}) or None,
-            )  # fmt: skip
-
-    async def _save_traced(self, case_id: str, traced: int) -> None:
-        async with self.kernel.db.engine.begin() as conn:
-            row = (await conn.execute(select(cases.c.state_json).where(cases.c.id == case_id))).one()
-            state = json.loads(row.state_json) | {"traced": traced}
-            await conn.execute(update(cases).where(cases.c.id == case_id).values(state_json=json.dumps(state)))
+    async def _trace(self, trace_id: str, case_id: str, service_id: str, events: list[workflow.Event]) -> None:
+        await self.kernel.trace.record_many(
+            [
+                {"request_id": trace_id, "component": "gateway", "step": e.label, "outcome": e.outcome,
+                 "code": e.code, "service_id": service_id, "message_ref": f"rshep:{case_id}",
+                 "detail": e.detail | ({"step": e.step_n} if e.step_n else {}) or None}
+                for e in events
+            ]
+        )  # fmt: skip
 
     async def _result(self, row, case: workflow.Case) -> bytes:  # type: ignore[no-untyped-def]
         """The result e-document (or the reasoned refusal), signed by the authorised employee."""
@@ -369,17 +410,25 @@ class RegionalWorkstation:
         provider = self.providers.provider(row.provider_id)
         signer = self.providers.signers(provider.id)[0]
         approved = case.status == "approved"
+        state = json.loads(row.state_json)
         E = ElementMaker(namespace=RESULT_NS, nsmap={None: RESULT_NS})
+        refusal_code = case.events[-1].code if not approved else None
         document = E.document(
             E.kind("result" if approved else "refusal"),
             E.registrationNumber(row.id),
+            E.requestNumber(state.get("trace_id") or row.id),
+            E.channel(state["channel"]),
             E.service(E.id(service.id), E.title(service.titles.kk), E.titleRu(service.titles.ru)),
             E.provider(E.name(provider.names.kk), E.bin(provider.bin)),
             E.applicant(E.iin(row.applicant_iin or "")),
             E.decision(
                 service.result.kk if approved else f"{service.refusal_result.kk if service.refusal_result else ''}"
             ),
-            *([] if approved else [E.ground(case.refusal_ground or "")]),
+            *(
+                []
+                if approved
+                else [E.refusalCode(refusal_code or workflow.REFUSAL_CODE), E.ground(case.refusal_ground or "")]
+            ),
             E.date((case.closed_at or self.kernel.clock.now()).isoformat()),
             E.signedBy(E.name(signer.full_name), E.iin(signer.iin)),
         )

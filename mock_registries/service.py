@@ -205,7 +205,7 @@ class Registries:
         close the verifier's client."""
         try:
             await self._prepare()
-            await asyncio.Event().wait()
+            await self.kernel.stopping.wait()
         finally:
             await self.verifier.aclose()
 
@@ -217,7 +217,8 @@ class Registries:
             except (httpx.HTTPError, RuntimeError, RouteRefused) as exc:
                 delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
                 log.warning("registries: the gateway's routes are not set yet (%s); retrying in %s s", exc, delay)
-                await asyncio.sleep(delay)
+                if await self.kernel.idle(delay):
+                    return
         for key in self.keys.values():
             try:
                 await key.pair()

@@ -166,7 +166,8 @@ def test_a_refusal_policy_needs_its_ground() -> None:
     with pytest.raises(ValidationError):
         AutopilotPolicy(decision="approve", refusal_ground="no reason")
     with pytest.raises(ValidationError):
-        AutopilotPolicy(scale=0)
+        AutopilotPolicy(scale=-1)
+    assert AutopilotPolicy(scale=0).scale == 0  # zero step delays: each step done as it starts
     with pytest.raises(ValidationError):
         AutopilotPolicy.model_validate({"decision": "approve", "speed": 2})
 
@@ -381,3 +382,10 @@ def _broken_copy(tmp_path: Path, change: str) -> Path:
 def test_a_broken_providers_file_stops_loading(tmp_path: Path, change: str, message: str) -> None:
     with pytest.raises(CatalogError, match=message):
         load_providers(CATALOG, _broken_copy(tmp_path, change))
+
+
+def test_scale_zero_completes_every_step_the_moment_the_case_is_registered() -> None:
+    case = foster_case(scale=0)
+    events = autopilot_advance(case, case.received_at, CAL, AutopilotPolicy(scale=0))
+    assert case.status == "approved" and case.closed_at == case.received_at
+    assert [e.label for e in events][-1] == "portal:7-процесс"

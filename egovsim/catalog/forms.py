@@ -1,0 +1,138 @@
+"""The portal's application forms (``egovsim/data/forms.yaml``): the fields a citizen fills in and
+the documents they attach for each service with a portal route.
+
+Kernel data, because two components read it: the portal renders and checks the form, and the
+provider's workstation checks the attached documents at 3-шарт. A form the seeds print comes from
+the catalogue (:class:`egovsim.catalog.models.Form`); the others are egovsim's own minimal
+applications, marked ``source: egovsim`` (the seeds name them but omit their content).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from functools import lru_cache
+from importlib.resources import files
+from typing import Literal
+
+from pydantic import Field, ValidationError
+
+from egovsim.catalog.loader import ServiceCatalog, load_yaml
+from egovsim.catalog.models import FormField, Strict, Texts
+from egovsim.errors import CatalogError
+from egovsim.iin import is_valid_number
+
+MAX_DOCUMENT_BYTES = 2_000_000
+DOCUMENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
+
+
+class Choice(Strict):
+    value: str = Field(pattern=r"^[a-z0-9_]+$")
+    label: Texts
+
+
+class PortalField(FormField):
+    choices: list[Choice] = Field(default_factory=list)
+
+
+class DocumentSpec(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: Texts
+    required: bool = True
+    max_bytes: int = MAX_DOCUMENT_BYTES
+
+
+class ApplicationForm(Strict):
+    service: str
+    source: Literal["seed", "egovsim"]
+    fields: list[PortalField] = Field(min_length=1)
+    documents: list[DocumentSpec] = Field(default_factory=list)
+
+    def field(self, field_id: str) -> PortalField | None:
+        return next((f for f in self.fields if f.id == field_id), None)
+
+    def document(self, document_id: str) -> DocumentSpec | None:
+        return next((d for d in self.documents if d.id == document_id), None)
+
+    def problems(self, values: dict[str, str], *, complete: bool) -> list[str]:
+        """What is wrong with these values (unknown fields, bad formats; missing ones when
+        ``complete``), in English, one line each."""
+        out = [f"{k}: no such field" for k in values if self.field(k) is None]
+        for f in self.fields:
+            value = (values.get(f.id) or "").strip()
+            if not value:
+                if complete and f.required:
+                    out.append(f"{f.id}: required")
+                continue
+            if len(value) > 2000:
+                out.append(f"{f.id}: longer than 2000 characters")
+            elif f.type == "iin" and not is_valid_number(value):
+                out.append(f"{f.id}: not a valid IIN")
+            elif f.type == "bin" and not is_valid_number(value):
+                out.append(f"{f.id}: not a valid BIN")
+            elif f.type == "number" and not value.isdigit():
+                out.append(f"{f.id}: not a whole number")
+            elif f.type == "choice" and value not in {c.value for c in f.choices}:
+                out.append(f"{f.id}: one of {', '.join(c.value for c in f.choices)}")
+            elif f.type == "consent" and value != "yes":
+                out.append(f"{f.id}: 'yes' to consent")
+            elif f.type == "date" and not _is_date(value):
+                out.append(f"{f.id}: a date YYYY-MM-DD")
+        return out
+
+
+def _is_date(value: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
+
+
+@lru_cache(maxsize=1)
+def load_forms() -> dict[str, ApplicationForm]:
+    raw = load_yaml(files("egovsim").joinpath("data/forms.yaml").read_text(encoding="utf-8"))
+    out: dict[str, ApplicationForm] = {}
+    for item in raw["forms"]:
+        try:
+            form = ApplicationForm.model_validate(item)
+        except ValidationError as exc:
+            raise CatalogError(f"{item.get('service')}: {exc}", file="forms.yaml") from None
+        out[form.service] = form
+    return out
+
+
+def form_for(services: ServiceCatalog, service_id: str) -> ApplicationForm | None:
+    """The portal's form of a service received through the portal; None otherwise."""
+    service = services.get(service_id)
+    if service is None or not service.channels.portal.available:
+        return None
+    return load_forms().get(service_id)
+
+
+def document_defects(form: ApplicationForm, documents: list[tuple[str, str, str]]) -> list[str]:
+    """3-шарт on the attachments: (document id, declared sha256 hex, base64 content) each.
+    A required document missing, an unknown one, or content not matching its digest is a defect."""
+    defects = []
+    present = {doc_id for doc_id, _, _ in documents}
+    for spec in form.documents:
+        if spec.required and spec.id not in present:
+            defects.append(f"missing: {spec.id}")
+    for doc_id, digest, content in documents:
+        spec = form.document(doc_id)
+        if spec is None:
+            defects.append(f"not a document of this service: {doc_id}")
+            continue
+        try:
+            raw = base64.b64decode(content, validate=True)
+        except (binascii.Error, ValueError):
+            defects.append(f"unreadable: {doc_id}")
+            continue
+        if hashlib.sha256(raw).hexdigest() != digest.lower():
+            defects.append(f"digest does not match the content: {doc_id}")
+        elif not raw:
+            defects.append(f"empty: {doc_id}")
+    return defects
