@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import httpx
 import typer
@@ -28,6 +28,9 @@ from egovsim import __version__
 from egovsim.components import REGISTRY, all_components, load_component
 from egovsim.errors import CatalogError, ConfigurationError
 from egovsim.settings import Settings
+
+if TYPE_CHECKING:
+    from signing.ncalayer import NcaLayerSigner
 
 app = typer.Typer(help="egovsim: a local simulator of Kazakhstan's e-government service chain.", no_args_is_help=True)
 catalog_app = typer.Typer(help="Read the service catalogue (the 18 services of the seeds).", no_args_is_help=True)
@@ -60,7 +63,7 @@ def make_settings(**overrides: Any) -> Settings:
 
 
 # -- servers -----------------------------------------------------------------------------------
-def _serve(settings: Settings, names: list[str], banner: bool) -> None:
+def _serve(settings: Settings, names: list[str], banner: bool, with_signer: bool = False) -> None:
     from egovsim.app import build_app
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -83,13 +86,20 @@ def _serve(settings: Settings, names: list[str], banner: bool) -> None:
         task = asyncio.create_task(server.serve())
         while not server.started and not task.done():
             await asyncio.sleep(0.02)
+        signer: NcaLayerSigner | None = None
         if server.started:
+            if with_signer and settings.ncalayer_enabled:
+                signer = await _start_signer(settings, application)
             if banner:
                 index = await _persona_keys(settings, application)
-                print_banner(settings, application, index)
+                print_banner(settings, application, index, signer)
             else:
                 console.print(f"egovsim {'+'.join(names)} listening on {settings.effective_public_url}")
-        await task
+        try:
+            await task
+        finally:
+            if signer is not None:
+                await signer.stop()
 
     # uvicorn's own choice of loop: uvloop where it is installed (most of a protocol endpoint's cost
     # per request is the event loop's and the HTTP parser's)
@@ -116,6 +126,31 @@ class QuietServer(uvicorn.Server):
                 loop.remove_signal_handler(sig)
 
 
+async def _start_signer(settings: Settings, application: Any) -> NcaLayerSigner | None:
+    """The NCALayer-protocol signer (signing/ncalayer.py) beside the server; a taken port (say, by
+    the real NCALayer) is a warning and `up` goes on without it."""
+    from signing.ncalayer import NcaLayerSigner
+
+    signer = NcaLayerSigner(
+        settings.data_dir,
+        settings.ncalayer_host,
+        settings.ncalayer_port,
+        tls=settings.ncalayer_tls,
+        timeout=settings.ncalayer_timeout_seconds,
+        clock=application.state.kernel.clock.now,
+    )
+    try:
+        await signer.start()
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        err.print(
+            f"[yellow]warning:[/] no signer: {settings.ncalayer_host}:{settings.ncalayer_port}: {reason} (is "
+            "NCALayer running?). Set EGOVSIM_NCALAYER_PORT, or EGOVSIM_NCALAYER_ENABLED=false to silence this."
+        )
+        return None
+    return signer
+
+
 async def _persona_keys(settings: Settings, application: Any) -> dict[str, Any]:
     """Issue the demo personas' key files through the НУЦ's API, register the demo gateway
     senders, seed the personas' registry records (in-process HTTP) and write personas.json."""
@@ -134,7 +169,9 @@ async def _persona_keys(settings: Settings, application: Any) -> dict[str, Any]:
     return index
 
 
-def print_banner(settings: Settings, application: Any, index: dict[str, Any]) -> None:
+def print_banner(
+    settings: Settings, application: Any, index: dict[str, Any], signer: NcaLayerSigner | None = None
+) -> None:
     kernel = application.state.kernel
     base = settings.effective_public_url
     table = Table(title=f"egovsim {__version__} is up", title_justify="left", show_lines=False)
@@ -175,6 +212,8 @@ def print_banner(settings: Settings, application: Any, index: dict[str, Any]) ->
             f"gateway       senders {', '.join(senders)} (password Qwerty12, their system certificates) "
             f"at {base}/shep/bip-sync-wss-gost/ and {base}/shep/bip-async/ (?wsdl)"
         )
+    if signer is not None:
+        console.print(f"signer        {signer.url} (NCALayer protocol; choose keys at {signer.chooser_url})")
     console.print("Press Ctrl-C to stop; a second `egovsim up` on this data folder keeps its data.")
 
 
@@ -193,7 +232,7 @@ def up(
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="data folder [default ./.egovsim]")] = None,
 ) -> None:
     """Start every component in one process on one port, SQLite in the data folder."""
-    _serve(make_settings(port=port, host=host, data_dir=data_dir), list(REGISTRY), banner=True)
+    _serve(make_settings(port=port, host=host, data_dir=data_dir), list(REGISTRY), banner=True, with_signer=True)
 
 
 @app.command()

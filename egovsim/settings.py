@@ -76,6 +76,18 @@ class Settings(BaseSettings):
         True, description="run components' background work (async delivery, the workstation's autopilot)"
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="server log level")
+    # -- the local signer (signing/ncalayer.py), started by `egovsim up` --------------------------
+    ncalayer_enabled: bool = Field(True, description="start the NCALayer-protocol signer beside `egovsim up`")
+    ncalayer_host: str = Field(
+        "127.0.0.1", description="interface the signer listens on; keep it on loopback, as NCALayer is"
+    )
+    ncalayer_port: int = Field(13579, ge=0, le=65535, description="port of the signer (NCALayer's); 0 = any free port")
+    ncalayer_tls: bool = Field(
+        False, description="serve wss:// and https:// with a localhost certificate made once in DATA_DIR/ncalayer/"
+    )
+    ncalayer_timeout_seconds: float = Field(
+        300.0, gt=0, le=86_400, description="how long a signing request waits for a key choice before action.canceled"
+    )
 
     @field_validator("database_url")
     @classmethod
