@@ -2,6 +2,7 @@
 notifications and signed results."""
 
 from cabinet.router import routers
+from cabinet.tables import SCHEMA
 from egovsim.components import Component
 
 COMPONENT = Component(
@@ -9,4 +10,5 @@ COMPONENT = Component(
     title="жеке кабинет / личный кабинет (personal cabinet)",
     mounts=("/cabinet",),
     routers=routers,
+    schema=SCHEMA,
 )

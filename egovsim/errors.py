@@ -45,3 +45,4 @@ class CodedError(EgovsimError):
         self.code = code
         self.detail = detail
         self.params = params
+        self.extra: dict[str, Any] = {}  # more members of the HTTP problem (e.g. ``traceId``)

@@ -65,7 +65,7 @@ def problem(refusals: RefusalCatalog, code: str, lang: str, detail: str | None =
 def install_problem_handlers(app: FastAPI, refusals: RefusalCatalog) -> None:
     @app.exception_handler(CodedError)
     async def _coded(request: Request, exc: CodedError) -> JSONResponse:
-        return problem(refusals, exc.code, request_lang(request), exc.detail, params=exc.params)
+        return problem(refusals, exc.code, request_lang(request), exc.detail, params=exc.params, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -35,3 +35,38 @@ def check_admin(request: Request, expected: str) -> None:
     scheme, _, presented = header.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), expected.encode()):
         raise CodedError("ADMIN_AUTH_REQUIRED", "send 'Authorization: Bearer <admin token>'")
+
+
+def csrf_token(secret: str, session_id: str) -> str:
+    """The anti-CSRF token of a session: an HMAC of its id, so nothing is stored and a token of
+    one session is worthless in another. Pages put it in a hidden field or an X-CSRF-Token header."""
+    return hmac.new(secret.encode(), f"csrf:{session_id}".encode(), "sha256").hexdigest()
+
+
+def csrf_ok(secret: str, session_id: str, presented: str | None) -> bool:
+    return bool(presented) and hmac.compare_digest(csrf_token(secret, session_id).encode(), presented.encode())  # type: ignore[union-attr]
+
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def session_token(request: Request, cookie: str) -> tuple[str, bool]:
+    """The session token of a request and whether it came from the cookie: a bearer token wins."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip(), False
+    return request.cookies.get(cookie, "").strip(), True
+
+
+async def require_csrf(request: Request, secret: str, session_id: str) -> None:
+    """A change (an unsafe method) made with the session cookie must carry the session's CSRF
+    token: the ``X-CSRF-Token`` header, or the ``csrf`` field of a form. ``PORTAL_CSRF_REFUSED``."""
+    if request.method in SAFE_METHODS:
+        return
+    presented = request.headers.get("x-csrf-token")
+    if presented is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        presented = str((await request.form()).get("csrf") or "")
+    if not csrf_ok(secret, session_id, presented):
+        raise CodedError("PORTAL_CSRF_REFUSED", "send the X-CSRF-Token header (csrfToken of /portal/api/me)")

@@ -15,6 +15,7 @@ lockout tells which IINs have an account.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -86,6 +87,21 @@ class Accounts:
         self.directory = directory
 
     async def register(self, iin: str, password: str) -> Account:
+        """Registration (before the regulation's chain): the IIN, the password rules, the person
+        alive in ГБД ФЛ. Each attempt is traced (``portal:registration``) under its own id, which a
+        refusal carries (``traceId`` of the problem)."""
+        trace_id = f"REG-{uuid.uuid4().hex[:20].upper()}"
+        try:
+            account = await self._register(iin, password)
+        except CodedError as exc:
+            await self.kernel.trace.record(trace_id, "portal", "registration", "refused", code=exc.code,
+                                           detail={"reason": (exc.detail or "")[:200]})  # fmt: skip
+            exc.extra["traceId"] = trace_id
+            raise
+        await self.kernel.trace.record(trace_id, "portal", "registration", "ok")
+        return account
+
+    async def _register(self, iin: str, password: str) -> Account:
         iin = checked_iin(iin)
         check_password_policy(password, iin)
         status = await self.directory.status(iin)
@@ -105,8 +121,23 @@ class Accounts:
         return Account(iin, created)
 
     async def authenticate(self, iin: str, password: str) -> Account:
-        """1-шарт: the account of ``iin`` if ``password`` is its password; otherwise
-        ``PORTAL_AUTH_REFUSED`` (2-процесс), or ``PORTAL_ACCOUNT_LOCKED`` while locked."""
+        """1-процесс, 1-шарт: the account of ``iin`` if ``password`` is its password; otherwise
+        ``PORTAL_AUTH_REFUSED`` (2-процесс), or ``PORTAL_ACCOUNT_LOCKED`` while locked. Each attempt
+        is traced under its own id, which a refusal carries (``traceId`` of the problem)."""
+        trace_id = f"LOGIN-{uuid.uuid4().hex[:20].upper()}"
+        trace = self.kernel.trace
+        await trace.record(trace_id, "portal", "1-процесс", "ok")
+        try:
+            account = await self._authenticate(iin, password)
+        except CodedError as exc:  # 1-шарт fails: 2-процесс, the refusal of authorisation
+            await trace.record(trace_id, "portal", "1-шарт", "refused", code=exc.code)
+            await trace.record(trace_id, "portal", "2-процесс", "refused", code=exc.code)
+            exc.extra["traceId"] = trace_id
+            raise
+        await trace.record(trace_id, "portal", "1-шарт", "ok")
+        return account
+
+    async def _authenticate(self, iin: str, password: str) -> Account:
         iin = checked_iin(iin)
         now = self.kernel.clock.now()
         async with self.kernel.db.engine.connect() as conn:

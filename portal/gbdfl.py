@@ -11,8 +11,6 @@ gateway operator's BIN) and ГБД ФЛ's business signature over ``data``.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import uuid
 
@@ -21,64 +19,44 @@ from lxml import etree
 
 from egovsim import xmldsig
 from egovsim.kernel import Kernel
-from egovsim.system_keys import SystemIdentity, SystemKeys
 from gateway import soap
-from gateway.channel import relying_party
 from gateway.keys import GATEWAY_BIN
 from portal.accounts import PersonStatus
-from portal.tables import system_keys
+from portal.shep import SENDER_ID, SYNC_PATH, GatewayUnavailable, PortalSender
 
 log = logging.getLogger("egovsim.portal")
 
-SENDER_ID = "egov_portal"
 SERVICE_ID = "GBDFL_UniversalServiceSync"
-SYNC_PATH = "/shep/bip-sync-wss-gost/"
 GBDFL_BIN = "160140002229"  # ГБД ФЛ's system certificate (mock_registries)
-IDENTITY = SystemIdentity("system", "200940004561", "EGOV PORTAL", 'АО "НИТ (ТЕСТ)"', "portal:system")
 
 
 class GatewayPersonDirectory:
     """``PersonDirectory`` over the gateway: alive, deceased, absent, or unavailable when the
     gateway, ГБД ФЛ or a signature check fails (registration then fails closed)."""
 
-    def __init__(self, kernel: Kernel) -> None:
+    def __init__(self, kernel: Kernel, sender: PortalSender) -> None:
         self.kernel = kernel
-        self.keys = SystemKeys(kernel, system_keys, IDENTITY)
-        self.verifier = relying_party(kernel)
-        self._registered = False
-
-    @property
-    def password(self) -> str:
-        return hmac.new(self.kernel.admin_token.encode(), b"egov_portal gateway sender", hashlib.sha256).hexdigest()
+        self.sender = sender
+        self.keys = sender.keys
+        self.verifier = sender.verifier
 
     async def status(self, iin: str) -> PersonStatus:
         try:
             async with self.kernel.client_for("gateway") as http:
-                if not self._registered:
-                    await self._register(http)
+                await self.sender.ensure_registered(http)
                 answer = await http.post(
                     SYNC_PATH, content=await self._request(iin), headers={"Content-Type": "text/xml; charset=utf-8"}
                 )
             return await self._read(answer.content, iin)
-        except (httpx.HTTPError, RuntimeError, xmldsig.XmlSignatureError, soap.SoapFormatError) as exc:
+        except (
+            httpx.HTTPError,
+            GatewayUnavailable,
+            RuntimeError,
+            xmldsig.XmlSignatureError,
+            soap.SoapFormatError,
+        ) as exc:
             log.warning("ГБД ФЛ could not be asked about %s: %s", iin, exc)
             return "unavailable"
-
-    async def _register(self, http: httpx.AsyncClient) -> None:
-        from cryptography.hazmat.primitives.serialization import Encoding
-
-        cert = await self.keys.certificate()
-        body = {
-            "senderId": SENDER_ID,
-            "password": self.password,
-            "certificate": cert.public_bytes(Encoding.PEM).decode(),
-            "title": "egov.kz portal (egovsim)",
-        }
-        headers = {"Authorization": f"Bearer {self.kernel.admin_token}"}
-        r = await http.post("/shep/api/senders", json=body, headers=headers)
-        if r.status_code != 201:
-            raise RuntimeError(f"the gateway did not take the portal as a sender: {r.status_code} {r.text[:200]}")
-        self._registered = True
 
     async def _request(self, iin: str) -> bytes:
         now = self.kernel.clock.now()
@@ -90,7 +68,7 @@ class GatewayPersonDirectory:
             message_id=str(uuid.uuid4()),
             service_id=SERVICE_ID,
             message_date=now,
-            sender=soap.Sender(SENDER_ID, self.password),
+            sender=soap.Sender(SENDER_ID, self.sender.password),
             data=data,
         )
         return await self.keys.sign(soap.build_sync_request(request))
@@ -100,7 +78,7 @@ class GatewayPersonDirectory:
         fault = soap.read_fault(root)
         if fault is not None:
             if fault.code == "SCE003":  # the sender was replaced meanwhile (another process): register again
-                self._registered = False
+                self.sender.forget_registration()
             raise RuntimeError(f"the gateway answered fault {fault.code}: {fault.message}")
         transport, _ = await self.verifier.check_xml(root, wsse=True, bin=GATEWAY_BIN, require_sign=False)  # type: ignore[arg-type]
         if not transport.valid:
@@ -122,6 +100,3 @@ class GatewayPersonDirectory:
         if person.findtext("lifeStatus/code") == "1" or person.findtext("deathDate"):
             return "deceased"
         return "alive"
-
-    async def aclose(self) -> None:
-        await self.verifier.aclose()

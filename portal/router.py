@@ -9,19 +9,18 @@ a bearer token wins when both are sent."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from egovsim.clock import from_us
-from egovsim.errors import CodedError
 from egovsim.iin import parse_iin
-from egovsim.kernel import Kernel, get_kernel
+from egovsim.kernel import Kernel
+from egovsim.security import csrf_token
+from portal.api_requests import requests_router
+from portal.auth import COOKIE, CurrentSession, set_session_cookie
+from portal.eds_login import eds_login_router
 from portal.service import Portal
-from portal.sessions import SESSION_LIFETIME, Session
-
-COOKIE = "egovsim_portal"
 
 
 class Credentials(BaseModel):
@@ -43,6 +42,7 @@ class LoginOut(BaseModel):
     token: str
     token_type: str = Field("Bearer", serialization_alias="tokenType")
     session_id: str = Field(serialization_alias="sessionId")
+    csrf_token: str = Field(serialization_alias="csrfToken")
     expires_at: datetime = Field(serialization_alias="expiresAt")
 
 
@@ -51,21 +51,9 @@ class MeOut(BaseModel):
     birth_date: str = Field(serialization_alias="birthDate")
     sex: str
     session_id: str = Field(serialization_alias="sessionId")
+    csrf_token: str = Field(serialization_alias="csrfToken")
     issued_at: datetime = Field(serialization_alias="issuedAt")
     expires_at: datetime = Field(serialization_alias="expiresAt")
-
-
-async def current_session(request: Request) -> Session:
-    """The session of a bearer token, or else of the cookie."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        token = request.cookies.get(COOKIE, "")
-    if not token.strip():
-        raise CodedError("PORTAL_SESSION_REQUIRED", "send the session token as a bearer token or cookie")
-    return await Portal.of(get_kernel(request)).sessions.verify(token.strip())
-
-
-CurrentSession = Annotated[Session, Depends(current_session)]
 
 
 def routers(kernel: Kernel) -> list[APIRouter]:
@@ -76,7 +64,8 @@ def routers(kernel: Kernel) -> list[APIRouter]:
     @api.post("/accounts", status_code=201, response_model=AccountOut, response_model_by_alias=True,
               summary="register an account (IIN and password)")  # fmt: skip
     async def register(body: Credentials) -> AccountOut:
-        """Checks the IIN, the password rules and the person in ГБД ФЛ (alive, present)."""
+        """Checks the IIN, the password rules and the person in ГБД ФЛ (alive, present). A refusal
+        carries the ``traceId`` of the attempt (step ``portal:registration``)."""
         account = await portal.accounts.register(body.iin, body.password)
         return AccountOut(iin=account.iin, created_at=from_us(account.created_us))
 
@@ -87,16 +76,13 @@ def routers(kernel: Kernel) -> list[APIRouter]:
         PORTAL_ACCOUNT_LOCKED for 30 minutes after five failures in a row."""
         account = await portal.accounts.authenticate(body.iin, body.password)
         token, session = await portal.sessions.open(account.iin)
-        response.set_cookie(
-            COOKIE,
-            token,
-            max_age=int(SESSION_LIFETIME.total_seconds()),
-            path="/",
-            httponly=True,
-            samesite="lax",
-            secure=request.url.scheme == "https",
+        set_session_cookie(response, request, token)
+        return LoginOut(
+            token=token,
+            session_id=session.sid,
+            csrf_token=csrf_token(kernel.admin_token, session.sid),
+            expires_at=session.expires_at,
         )
-        return LoginOut(token=token, session_id=session.sid, expires_at=session.expires_at)
 
     @api.post("/logout", status_code=204, summary="log out: the session's token is refused from now on")
     async def logout(session: CurrentSession) -> Response:
@@ -113,6 +99,7 @@ def routers(kernel: Kernel) -> list[APIRouter]:
             birth_date=facts.birth_date.isoformat(),
             sex=facts.sex.name.lower(),
             session_id=session.sid,
+            csrf_token=csrf_token(kernel.admin_token, session.sid),
             issued_at=session.issued_at,
             expires_at=session.expires_at,
         )
@@ -121,4 +108,10 @@ def routers(kernel: Kernel) -> list[APIRouter]:
     async def jwks() -> dict[str, list[dict[str, str]]]:
         return await portal.sessions.jwks()
 
-    return [api, wellknown, APIRouter(prefix="/hqo", tags=["portal"])]
+    return [
+        api,
+        requests_router(kernel),
+        wellknown,
+        APIRouter(prefix="/hqo", tags=["portal"]),
+        eds_login_router(kernel),
+    ]

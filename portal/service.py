@@ -5,13 +5,17 @@ from __future__ import annotations
 from egovsim.kernel import Kernel
 from portal.accounts import Accounts, PersonDirectory
 from portal.gbdfl import GatewayPersonDirectory
+from portal.requests import PortalRequests
 from portal.sessions import Sessions
+from portal.shep import PortalSender
 
 
 class Portal:
     def __init__(self, kernel: Kernel, directory: PersonDirectory | None = None) -> None:
         self.kernel = kernel
-        self.accounts = Accounts(kernel, directory or GatewayPersonDirectory(kernel))
+        self.sender = PortalSender(kernel)
+        self.accounts = Accounts(kernel, directory or GatewayPersonDirectory(kernel, self.sender))
+        self.requests = PortalRequests(kernel, self.sender)
         self.sessions = Sessions(kernel)
 
     @classmethod

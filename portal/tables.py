@@ -1,16 +1,16 @@
-"""portal/'s own tables: citizens' accounts on egov.kz, the login throttle, sessions, and the
-keys sessions are signed with. Nothing here is read by another component (principle 2): the
-cabinet checks a session token with the keys the portal publishes (JWKS).
+"""portal/'s own tables: citizens' accounts on egov.kz, the login throttle, the challenges of the
+login by EDS, sessions, and the keys sessions are signed with. Nothing here is read by another
+component (principle 2): the cabinet checks a session token with the keys the portal publishes (JWKS).
 
 Instants are microseconds since the epoch on the SIMULATED clock (``egovsim.clock.to_us``):
-lockouts, session expiry and key rotation all follow ``kernel.clock``.
+lockouts, challenge and session expiry, and key rotation all follow ``kernel.clock``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text
 
 from egovsim.storage import Schema
 from egovsim.system_keys import key_table
@@ -56,7 +56,57 @@ session_keys = Table(
     Column("created_us", BigInteger, nullable=False),
 )
 
+eds_challenges = Table(
+    "portal_eds_challenges",
+    metadata,
+    # what the portal gave a browser to sign for a login by EDS (portal.eds_login); the nonce is
+    # kept as its SHA-256 only, and a challenge is spent (used_us) by the one login it allows
+    Column("challenge_id", String(32), primary_key=True),
+    Column("nonce_sha256", String(64), nullable=False),
+    Column("issued_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+    Column("used_us", BigInteger),
+    Index("ix_portal_eds_challenges_expires_us", "expires_us"),
+)
+
 # the portal's system certificate (transport signature of what it sends the gateway); a TEST key
 system_keys = key_table("portal_system_keys", metadata)
+
+
+requests = Table(
+    "portal_requests",
+    metadata,
+    # a citizen's request from its draft to its submission (3-процесс … 5-процесс); what happens
+    # after submission is the cabinet's (cabinet/), which the portal hands it to
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("iin", String(12), nullable=False),
+    Column("service_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # draft, submitted, refused, failed
+    Column("lang", String(2), nullable=False),
+    Column("fields_json", Text, nullable=False),
+    Column("document_xml", Text),  # the document issued for signing (None until fetched)
+    Column("message_id", String(64)),  # the gateway's id of the sent request
+    Column("refusal_code", String(64)),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    Column("submitted_us", BigInteger),
+    Column("version", Integer, nullable=False),
+    Index("ix_portal_requests_iin", "iin"),
+)
+
+attachments = Table(
+    "portal_attachments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", Integer, ForeignKey("portal_requests.id", ondelete="CASCADE"), nullable=False),
+    Column("document_id", String(64), nullable=False),
+    Column("filename", String(200), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Index("ix_portal_attachments_request", "request_id"),
+)
 
 SCHEMA = Schema("portal", metadata, Path(__file__).parent / "migrations")
