@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from cabinet.pages import cabinet_pages
 from cabinet.service import Cabinet
 from egovsim.errors import CodedError
 from egovsim.fastlane import FastRequest, FastResponse
@@ -146,4 +147,4 @@ def routers(kernel: Kernel) -> list[APIRouter]:
             raise CodedError("BODY_TOO_LARGE", "at most 5 MB")
         return await cabinet.verify(body)
 
-    return [api, internal, shep]
+    return [api, internal, shep, cabinet_pages(kernel)]

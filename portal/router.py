@@ -20,6 +20,7 @@ from egovsim.security import csrf_token
 from portal.api_requests import requests_router
 from portal.auth import COOKIE, CurrentSession, set_session_cookie
 from portal.eds_login import eds_login_router
+from portal.pages import portal_pages
 from portal.service import Portal
 
 
@@ -114,4 +115,5 @@ def routers(kernel: Kernel) -> list[APIRouter]:
         wellknown,
         APIRouter(prefix="/hqo", tags=["portal"]),
         eds_login_router(kernel),
+        portal_pages(kernel),
     ]
