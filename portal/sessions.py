@@ -97,8 +97,12 @@ class SessionKeys:
     async def _load(self) -> None:
         async with self.kernel.db.engine.connect() as conn:
             rows = (await conn.execute(select(session_keys))).all()
+        known = {k.kid: k for k in self._keys}  # parsing a private key costs milliseconds: once per kid
         keys = []
         for row in rows:
+            if row.kid in known:
+                keys.append(known[row.kid])
+                continue
             private = serialization.load_pem_private_key(row.private_key_pem.encode(), None)
             assert isinstance(private, rsa.RSAPrivateKey)
             keys.append(SigningKey(row.kid, private, row.created_us))
