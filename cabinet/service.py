@@ -25,6 +25,7 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cabinet.tables import contacts, notifications, outbox, requests, system_keys
 from egovsim import xmldsig
@@ -99,11 +100,11 @@ class Cabinet:
                 await conn.execute(update(requests).where(requests.c.number == row.number).values(**values))
             else:
                 return  # the provider's answer came first: it stands
-        if status == "submitted":  # the portal accepted the request (004: "сұрау салудың қабылданғаны")
-            await self.notify(body["iin"], body["number"], "FLP_REQUEST_ACCEPTED", {})
-        elif status in ("refused", "failed") and (row is None or row.status not in FINAL):
-            params = {"fault": body.get("detail") or ""}
-            await self.notify(body["iin"], body["number"], body.get("refusalCode") or "EDS_NOT_CONFIRMED", params)
+            if status == "submitted":  # the portal accepted the request (004: "сұрау салудың қабылданғаны")
+                await self._notify(conn, body["iin"], body["number"], "FLP_REQUEST_ACCEPTED", {})
+            else:
+                code = body.get("refusalCode") or "EDS_NOT_CONFIRMED"
+                await self._notify(conn, body["iin"], body["number"], code, {"fault": body.get("detail") or ""})
 
     # -- from the gateway (IAsyncChannelClient.sendMessage) -----------------------------------
     async def receive(self, body: bytes) -> tuple[int, bytes]:
@@ -166,36 +167,41 @@ class Cabinet:
                 .values(status="approved" if approved else "refused", result_xml=xml, closed_us=now,
                         refusal_code=None if approved else code, detail=None if approved else ground)
             )  # fmt: skip
-        if done.rowcount != 1:
-            return
+            if done.rowcount != 1:
+                return
+            await self._notify(conn, row.iin, number, code, {"ground": ground})
         await self.kernel.trace.record(number, "cabinet", "result-received", "ok" if approved else "refused",
                                        code=code, service_id=row.service_id,
                                        message_ref=f"shep:{message.info.message_id}")  # fmt: skip
-        await self.notify(row.iin, number, code, {"ground": ground})
 
     # -- notifications and the outbox ---------------------------------------------------------
     async def notify(self, iin: str, number: str, code: str, params: dict[str, str]) -> None:
+        async with self.kernel.db.engine.begin() as conn:
+            await self._notify(conn, iin, number, code, params)
+
+    async def _notify(self, conn: AsyncConnection, iin: str, number: str, code: str, params: dict[str, str]) -> None:
+        """A notification in the cabinet, and a message in the outbox for each contact the citizen
+        left, in the caller's transaction (with the change it tells of)."""
         now = to_us(self.kernel.clock.now())
         entry = self.kernel.refusals.get(code)
-        async with self.kernel.db.engine.begin() as conn:
-            await conn.execute(
-                insert(notifications).values(iin=iin, number=number, code=code, created_us=now,
-                                             params_json=json.dumps(params, ensure_ascii=False))
-            )  # fmt: skip
-            contact = (await conn.execute(select(contacts).where(contacts.c.iin == iin))).first()
-            lang = (await conn.execute(select(requests.c.lang).where(requests.c.number == number))).scalar() or "kk"
-            if contact is None or entry is None:
-                return
-            text = entry.message(lang, params)
-            subject = {"kk": f"egov.kz: № {number} сұраныс", "ru": f"egov.kz: запрос № {number}",
-                       "en": f"egov.kz: request No. {number}"}[lang]  # fmt: skip
-            for channel, address in (("email", contact.email), ("sms", contact.phone)):
-                if address:
-                    body = text if channel == "email" else f"egov.kz {number}: {text}"[:480]
-                    await conn.execute(
-                        insert(outbox).values(iin=iin, number=number, channel=channel, address=address,
-                                              subject=subject, body=body, created_us=now)
-                    )  # fmt: skip
+        await conn.execute(
+            insert(notifications).values(iin=iin, number=number, code=code, created_us=now,
+                                         params_json=json.dumps(params, ensure_ascii=False))
+        )  # fmt: skip
+        contact = (await conn.execute(select(contacts).where(contacts.c.iin == iin))).first()
+        if contact is None or entry is None:
+            return
+        lang = (await conn.execute(select(requests.c.lang).where(requests.c.number == number))).scalar() or "kk"
+        text = entry.message(lang, params)
+        subject = {"kk": f"egov.kz: № {number} сұраныс", "ru": f"egov.kz: запрос № {number}",
+                   "en": f"egov.kz: request No. {number}"}[lang]  # fmt: skip
+        for channel, address in (("email", contact.email), ("sms", contact.phone)):
+            if address:
+                body = text if channel == "email" else f"egov.kz {number}: {text}"[:480]
+                await conn.execute(
+                    insert(outbox).values(iin=iin, number=number, channel=channel, address=address,
+                                          subject=subject, body=body, created_us=now)
+                )  # fmt: skip
 
     async def notifications(self, iin: str, lang: str) -> list[dict[str, Any]]:
         async with self.kernel.db.engine.connect() as conn:

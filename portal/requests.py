@@ -309,21 +309,24 @@ class PortalRequests:
                 await trace.record(number, "portal", "3-процесс", "refused", code="PORTAL_DOCUMENT_MISMATCH",
                                    service_id=service_id)  # fmt: skip
                 raise CodedError("PORTAL_DOCUMENT_MISMATCH", "sign the document GET …/document returned, unchanged")
-        await trace.record(number, "portal", "3-процесс", "ok", service_id=service_id,
-                           detail=_signer_detail(verdict))  # fmt: skip
+        signed_by = {"request_id": number, "component": "portal", "service_id": service_id,
+                     "detail": _signer_detail(verdict)}  # fmt: skip
         if not verdict.valid:
-            return await self._refuse(row, verdict)
-        await trace.record(number, "portal", "2-шарт", "ok", service_id=service_id, detail=_signer_detail(verdict))
+            return await self._refuse(row, verdict, signed_by)
+        await trace.record_many([signed_by | {"step": "3-процесс"}, signed_by | {"step": "2-шарт"}])
         assert verified is not None
         return await self._send(row, verified.signed_element)
 
-    async def _refuse(self, row, verdict: Verdict) -> Submission:  # type: ignore[no-untyped-def]
+    async def _refuse(self, row, verdict: Verdict, signed: dict[str, Any]) -> Submission:  # type: ignore[no-untyped-def]
         """4-процесс: the refusal with the exact reason's code; the cabinet keeps it too."""
         code = verdict.code or "EDS_NOT_CONFIRMED"
-        trace, sid = self.kernel.trace, row.service_id
-        await trace.record(row.number, "portal", "2-шарт", "refused", code=code, service_id=sid,
-                           detail={"reason": verdict.detail or ""})  # fmt: skip
-        await trace.record(row.number, "portal", "4-процесс", "refused", code=code, service_id=sid)
+        refused = {"request_id": row.number, "component": "portal", "service_id": row.service_id,
+                   "outcome": "refused", "code": code}  # fmt: skip
+        await self.kernel.trace.record_many([
+            signed | {"step": "3-процесс"},
+            refused | {"step": "2-шарт", "detail": {"reason": verdict.detail or ""}},
+            refused | {"step": "4-процесс"},
+        ])  # fmt: skip
         await self._close(row, "refused", refusal_code=code)
         await self._hand_to_cabinet(row, "refused", None, code, verdict.detail)
         return Submission(row.number, "refused", code, verdict.detail)
