@@ -505,7 +505,7 @@ def _signing(number: str, lang: str, visitor: Visitor, signer: tuple[str, str]) 
     api = f"{PREFIX}/api/requests/{quote(number, safe='')}"
     texts = "".join(f' data-t-{_kebab(k)}="{html.escape(v(lang))}"' for k, v in SCRIPT_TEXTS.items())
     return (
-        f'<section id="sign" aria-labelledby="sign-title" data-state="ready" data-lang="{lang}"'
+        f'<section id="sign" aria-labelledby="sign-title" data-state="loading" data-lang="{lang}"'
         f' data-signer-url="{html.escape(socket_url)}" data-document-url="{html.escape(api)}/document"'
         f' data-submit-url="{html.escape(api)}/submit" data-cabinet-url="{html.escape(cabinet_path(number))}"{texts}>'
         f'<h2 id="sign-title">{SIGN_TITLE(lang)}</h2>'

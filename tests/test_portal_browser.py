@@ -188,6 +188,7 @@ async def test_foster_care_request_signed_in_the_signer_window_reaches_the_cabin
     await expect(page.locator('[data-document="health_certificate"]')).to_contain_text("health.pdf")
     await shots(page, "portal-foster-draft")
 
+    await expect(page.locator("#sign")).to_have_attribute("data-state", "ready")  # its script is running
     await page.get_by_role("button", name="Подписать и отправить").click()
     chooser = await page.context.new_page()  # the signer's window, beside the portal's
     await choose_key_in_the_signer(chooser, signer, citizen)
@@ -228,6 +229,7 @@ async def test_home_education_compensation_signed_with_a_preselected_key_reaches
     }
     number = await apply(page, egovsim_server, HOME_EDUCATION, fill, files, "Save and go on to signing")
     sign = page.get_by_role("button", name="Sign and send")
+    await expect(page.locator("#sign")).to_have_attribute("data-state", "ready")  # its script is running
     await sign.click()  # the citizen changes their mind in the signer's window: action.canceled
     chooser = await page.context.new_page()
     await choose_key_in_the_signer(chooser, signer, citizen, cancel=True)
@@ -266,6 +268,7 @@ async def test_a_revoked_signing_certificate_ends_in_process_4_with_its_reason(
     async with egovsim_server.client() as http:  # the НУЦ revokes the SIGN certificate before it is used
         await citizen.revoke(http, "sign", reason="keyCompromise")
     await preselect(signer, citizen)
+    await expect(page.locator("#sign")).to_have_attribute("data-state", "ready")  # its script is running
     await page.get_by_role("button", name="Қол қою және жіберу").click()
     sign = page.locator("#sign")
     await expect(sign).to_have_attribute("data-state", "refused", timeout=STEP_TIMEOUT_MS)

@@ -153,6 +153,11 @@ async def sign_for(http: httpx.AsyncClient, case: str, citizen: Citizen, xml: by
         return tamper(citizen.sign.sign(xml))
     if case == "EDS_NOT_SIGNED":
         return xml
+    if case == "EDS_SIGNATURE_WRAPPING":  # the signed document hidden inside another one
+        signed = etree.fromstring(citizen.sign.sign(xml))
+        wrapper = etree.Element("{urn:egovsim:portal:application}application")
+        wrapper.append(signed)
+        return etree.tostring(wrapper, xml_declaration=True, encoding="UTF-8")
     if case == "EDS_CERT_UNTRUSTED":
         return xmldsig.sign_enveloped(xml, *self_signed(citizen.iin))
     if case == "EDS_ALGORITHM_UNSUPPORTED":
@@ -174,6 +179,7 @@ EDS_FAILURES = [
     "EDS_IIN_MISMATCH",
     "EDS_SIGNATURE_INVALID",
     "EDS_NOT_SIGNED",
+    "EDS_SIGNATURE_WRAPPING",
     "EDS_CERT_UNTRUSTED",
     "EDS_ALGORITHM_UNSUPPORTED",
     "EDS_REVOCATION_UNAVAILABLE",

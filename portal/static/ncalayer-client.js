@@ -228,6 +228,7 @@
         button.disabled = false;
       });
     });
+    section.dataset.state = "ready"; // the button works from now on
   }
 
   function init() {
