@@ -80,7 +80,7 @@ class PortalRequests:
         async with self.kernel.db.engine.begin() as conn:
             result = await conn.execute(
                 insert(requests).values(
-                    number=f"draft-{uuid.uuid4().hex}", iin=iin, service_id=service_id, status="draft", lang=lang,
+                    number=f"d-{uuid.uuid4().hex[:24]}", iin=iin, service_id=service_id, status="draft", lang=lang,
                     fields_json=json.dumps(fields, ensure_ascii=False), created_us=now, updated_us=now, version=0,
                 )
             )  # fmt: skip
