@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cabinet.tables import contacts, notifications, outbox, requests, system_keys
 from egovsim import xmldsig
+from egovsim.catalog.forms import RESULT_NS
 from egovsim.catalog.models import Service
 from egovsim.clock import from_us, to_us
 from egovsim.errors import CodedError
@@ -42,7 +43,6 @@ from gateway.keys import GATEWAY_BIN
 
 log = logging.getLogger("egovsim.cabinet")
 
-RESULT_NS = "urn:egovsim:rshep:result"
 IDENTITY = SystemIdentity("system", "200940004561", "EGOV CABINET", 'АО "НИТ (ТЕСТ)"', "cabinet:system")
 CLOSED = ("approved", "refused", "failed")
 FINAL = ("approved", "refused")  # a request that failed to leave the portal can be sent again

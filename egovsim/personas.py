@@ -65,13 +65,7 @@ async def ensure_key_files(http: httpx.AsyncClient, data_dir: Path, admin_header
         )
         response.raise_for_status()
         issued = response.json()
-        folder = data_dir / "keys" / persona_id
-        folder.mkdir(parents=True, exist_ok=True)
-        p12 = folder / issued["fileName"]
-        p12.write_bytes(base64.b64decode(issued["pkcs12"]))
-        (folder / f"{p12.stem}.crt.pem").write_text(issued["certificate"], encoding="utf-8")
-        (folder / f"{p12.stem}.key.pem").write_text(issued["privateKey"], encoding="utf-8")
-        (data_dir / "keys" / "ca-chain.pem").write_text(issued["chain"], encoding="utf-8")
+        p12 = write_key_file(data_dir / "keys", persona_id, issued)
         rows.append(
             {
                 "id": persona_id,
@@ -85,6 +79,19 @@ async def ensure_key_files(http: httpx.AsyncClient, data_dir: Path, admin_header
             }
         )
     return rows
+
+
+def write_key_file(keys: Path, folder: str, issued: dict[str, Any]) -> Path:
+    """An issued key file (the НУЦ's answer to ``POST /nca/api/certificates``) as ``egovsim up``
+    keeps it: ``keys/<folder>/<NCA file name>.p12``, its ``.crt.pem`` and ``.key.pem`` beside it,
+    and the CA chain in ``keys/ca-chain.pem``; the .p12's path."""
+    (keys / folder).mkdir(parents=True, exist_ok=True)
+    p12 = keys / folder / issued["fileName"]
+    p12.write_bytes(base64.b64decode(issued["pkcs12"]))
+    p12.with_name(f"{p12.stem}.crt.pem").write_text(issued["certificate"], encoding="utf-8")
+    p12.with_name(f"{p12.stem}.key.pem").write_text(issued["privateKey"], encoding="utf-8")
+    (keys / "ca-chain.pem").write_text(issued["chain"], encoding="utf-8")
+    return p12
 
 
 def _known_key_files(index_file: Path) -> list[dict[str, Any]]:

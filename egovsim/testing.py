@@ -106,7 +106,6 @@ Playwright are imported by the fixtures that need them.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import hashlib
 import os
@@ -255,16 +254,10 @@ def _keys_dir(sim: RunningSimulator) -> Path:
 async def _issue_key_file(http: httpx.AsyncClient, keys: Path, folder: str, body: dict[str, Any]) -> tuple[Path, str]:
     """Issue one key file through ``POST /nca/api/certificates`` (``http`` carries the admin
     token) and write it as ``egovsim up`` does (egovsim.personas); its path and serial."""
-    from egovsim.personas import DEFAULT_PASSWORD
+    from egovsim.personas import DEFAULT_PASSWORD, write_key_file
 
     issued = _checked(await http.post("/nca/api/certificates", json=body | {"password": DEFAULT_PASSWORD}))
-    (keys / folder).mkdir(parents=True, exist_ok=True)
-    p12 = keys / folder / issued["fileName"]
-    p12.write_bytes(base64.b64decode(issued["pkcs12"]))
-    p12.with_name(f"{p12.stem}.crt.pem").write_text(issued["certificate"], encoding="utf-8")
-    p12.with_name(f"{p12.stem}.key.pem").write_text(issued["privateKey"], encoding="utf-8")
-    (keys / "ca-chain.pem").write_text(issued["chain"], encoding="utf-8")
-    return p12, issued["serial"]
+    return write_key_file(keys, folder, issued), issued["serial"]
 
 
 class CitizenFactory:

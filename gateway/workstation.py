@@ -33,7 +33,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from egovsim import xmldsig
-from egovsim.catalog.forms import document_defects, form_for
+from egovsim.catalog.forms import APPLICATION_NS, RESULT_NS, document_defects, form_for
 from egovsim.catalog.models import Service
 from egovsim.clock import from_us, to_us
 from egovsim.errors import CodedError
@@ -50,8 +50,6 @@ log = logging.getLogger("egovsim.rshep")
 
 INBOX_PATH = "/rshep/shep/"
 SERVICE_PREFIX = "RSHEP_"
-RESULT_NS = "urn:egovsim:rshep:result"
-APPLICATION_NS = "urn:egovsim:portal:application"  # the portal's signed request document
 Mode = Literal["autopilot", "manual"]
 
 

@@ -36,6 +36,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from egovsim import xmldsig
+from egovsim.catalog.forms import RESULT_NS
 from egovsim.catalog.models import Service
 from egovsim.errors import CodedError
 from egovsim.kernel import Kernel
@@ -55,7 +56,7 @@ from gateway.inspector import (
 )
 from gateway.providers import Employee, Provider, Providers
 from gateway.workflow import WORKSTATION_ROLES, AutopilotPolicy
-from gateway.workstation import RESULT_NS, Policy, RegionalWorkstation
+from gateway.workstation import Policy, RegionalWorkstation
 
 log = logging.getLogger("egovsim.rshep")
 

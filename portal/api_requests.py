@@ -12,6 +12,7 @@ use the same operations, :mod:`portal.pages`).
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
@@ -127,8 +128,6 @@ def requests_router(kernel: Kernel) -> APIRouter:
             raise CodedError("BODY_TOO_LARGE", f"at most {MAX_SIGNED_BYTES} bytes")
         if request.headers.get("content-type", "").startswith("application/json"):
             try:
-                import json
-
                 signed = json.loads(body)["signedXml"]
                 if not isinstance(signed, str):
                     raise TypeError

@@ -8,21 +8,34 @@ authorise a change: an unsafe method with the cookie must also carry the session
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from pydantic import BaseModel, Field
 
 from egovsim.errors import CodedError
 from egovsim.kernel import get_kernel
-from egovsim.security import require_csrf, session_token
+from egovsim.security import csrf_token, require_csrf, session_token
 from portal.service import Portal
 from portal.sessions import SESSION_LIFETIME, Session
 
 COOKIE = "egovsim_portal"
 
 
-def set_session_cookie(response: Response, request: Request, token: str) -> None:
-    """The session cookie every login sets (password, EDS, the login page): HttpOnly, SameSite=Lax."""
+class LoginOut(BaseModel):
+    token: str
+    token_type: str = Field("Bearer", serialization_alias="tokenType")
+    session_id: str = Field(serialization_alias="sessionId")
+    csrf_token: str = Field(serialization_alias="csrfToken")
+    expires_at: datetime = Field(serialization_alias="expiresAt")
+
+
+async def start_session(request: Request, response: Response, iin: str) -> LoginOut:
+    """What every login ends with (password, EDS, the login page): a session for ``iin``, its
+    cookie on ``response`` (HttpOnly, SameSite=Lax) and the answer with its token and CSRF token."""
+    kernel = get_kernel(request)
+    token, session = await Portal.of(kernel).sessions.open(iin)
     response.set_cookie(
         COOKIE,
         token,
@@ -31,6 +44,12 @@ def set_session_cookie(response: Response, request: Request, token: str) -> None
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
+    )
+    return LoginOut(
+        token=token,
+        session_id=session.sid,
+        csrf_token=csrf_token(kernel.admin_token, session.sid),
+        expires_at=session.expires_at,
     )
 
 

@@ -71,10 +71,9 @@ from egovsim.condition2 import EdsVerifier
 from egovsim.errors import CodedError
 from egovsim.kernel import Kernel
 from egovsim.pki import KeyUsageKind, Subject, key_usage_kind
-from egovsim.security import csrf_token
 from gateway.channel import relying_party
 from portal.accounts import Account
-from portal.auth import set_session_cookie
+from portal.auth import LoginOut, start_session
 from portal.service import Portal
 from portal.tables import accounts, eds_challenges
 
@@ -248,11 +247,7 @@ class SignedChallenge(BaseModel):
 
 
 def eds_login_router(kernel: Kernel) -> APIRouter:
-    # here, not at the top: portal.router imports this module to mount this router
-    from portal.router import LoginOut
-
     login = EdsLogin.of(kernel)
-    portal = Portal.of(kernel)
     api = APIRouter(prefix="/portal/api/login/eds", tags=["portal"])
 
     @api.post("/challenge", response_model=ChallengeOut, response_model_by_alias=True,
@@ -268,13 +263,6 @@ def eds_login_router(kernel: Kernel) -> APIRouter:
         the EDS_* reason in detail), PORTAL_EDS_LOGIN_WRONG_KEY, PORTAL_EDS_CHALLENGE_UNKNOWN /
         _EXPIRED / _USED / _MISMATCH, PORTAL_EDS_ACCOUNT_NOT_FOUND."""
         account = await login.authenticate(body.challenge_id, body.signed_xml)
-        token, session = await portal.sessions.open(account.iin)
-        set_session_cookie(response, request, token)
-        return LoginOut(
-            token=token,
-            session_id=session.sid,
-            csrf_token=csrf_token(kernel.admin_token, session.sid),
-            expires_at=session.expires_at,
-        )
+        return await start_session(request, response, account.iin)
 
     return api

@@ -52,7 +52,7 @@ from egovsim.web import (
     shell,
 )
 from portal.api_requests import MAX_SIGNED_BYTES, portal_services
-from portal.auth import COOKIE, current_session, set_session_cookie
+from portal.auth import COOKIE, current_session, start_session
 from portal.service import Portal
 from portal.sessions import Session
 
@@ -610,9 +610,8 @@ def portal_pages(kernel: Kernel) -> APIRouter:
             shown = refusal(error, lang)
             body = login_body(lang, iin=iin[:12], next_path=next_path, refusal=shown, people=personas(kernel))
             return respond(request, LOGIN_TITLE(lang), body, None, shown.status)
-        token, _ = await portal.sessions.open(account.iin)
         response = see_other(request, next_path or f"{PREFIX}/")
-        set_session_cookie(response, request, token)  # the cookie of POST /portal/api/login
+        await start_session(request, response, account.iin)  # the session and cookie of POST /portal/api/login
         return response
 
     @router.post("/logout", summary="log out (form with the CSRF token)")

@@ -26,7 +26,7 @@ from lxml import etree
 from sqlalchemy import delete, func, insert, select, update
 
 from egovsim import xmldsig
-from egovsim.catalog.forms import DOCUMENT_TYPES, ApplicationForm, form_for
+from egovsim.catalog.forms import APPLICATION_NS, DOCUMENT_TYPES, ApplicationForm, form_for
 from egovsim.clock import from_us, to_us
 from egovsim.condition2 import Verdict
 from egovsim.errors import CodedError
@@ -36,7 +36,6 @@ from gateway.keys import GATEWAY_BIN
 from portal.shep import ASYNC_PATH, SENDER_ID, GatewayUnavailable, PortalSender
 from portal.tables import attachments, requests
 
-APPLICATION_NS = "urn:egovsim:portal:application"
 MAX_ATTACHMENTS = 10
 MAX_TOTAL_BYTES = 3_000_000  # the signed document carries them all; it must fit one request body
 RSHEP_PREFIX = "RSHEP_"

@@ -18,7 +18,7 @@ from egovsim.iin import parse_iin
 from egovsim.kernel import Kernel
 from egovsim.security import csrf_token
 from portal.api_requests import requests_router
-from portal.auth import COOKIE, CurrentSession, set_session_cookie
+from portal.auth import COOKIE, CurrentSession, LoginOut, start_session
 from portal.eds_login import eds_login_router
 from portal.pages import portal_pages
 from portal.service import Portal
@@ -37,14 +37,6 @@ class Credentials(BaseModel):
 class AccountOut(BaseModel):
     iin: str
     created_at: datetime = Field(serialization_alias="createdAt")
-
-
-class LoginOut(BaseModel):
-    token: str
-    token_type: str = Field("Bearer", serialization_alias="tokenType")
-    session_id: str = Field(serialization_alias="sessionId")
-    csrf_token: str = Field(serialization_alias="csrfToken")
-    expires_at: datetime = Field(serialization_alias="expiresAt")
 
 
 class MeOut(BaseModel):
@@ -76,14 +68,7 @@ def routers(kernel: Kernel) -> list[APIRouter]:
         """1-процесс / 1-шарт; a refusal is PORTAL_AUTH_REFUSED (2-процесс), or
         PORTAL_ACCOUNT_LOCKED for 30 minutes after five failures in a row."""
         account = await portal.accounts.authenticate(body.iin, body.password)
-        token, session = await portal.sessions.open(account.iin)
-        set_session_cookie(response, request, token)
-        return LoginOut(
-            token=token,
-            session_id=session.sid,
-            csrf_token=csrf_token(kernel.admin_token, session.sid),
-            expires_at=session.expires_at,
-        )
+        return await start_session(request, response, account.iin)
 
     @api.post("/logout", status_code=204, summary="log out: the session's token is refused from now on")
     async def logout(session: CurrentSession) -> Response:

@@ -23,6 +23,11 @@ from egovsim.catalog.models import FormField, Strict, Texts
 from egovsim.errors import CatalogError
 from egovsim.iin import is_valid_number
 
+# the namespaces of the chain's two e-documents: the citizen's signed request (the portal makes it,
+# the provider's workstation checks its documents) and the provider's signed result or reasoned
+# refusal (the workstation makes it, the cabinet takes it)
+APPLICATION_NS = "urn:egovsim:portal:application"
+RESULT_NS = "urn:egovsim:rshep:result"
 MAX_DOCUMENT_BYTES = 2_000_000
 DOCUMENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
 
