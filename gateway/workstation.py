@@ -33,7 +33,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from egovsim import xmldsig
-from egovsim.catalog.forms import APPLICATION_NS, RESULT_NS, document_defects, form_for
+from egovsim.catalog.forms import APPLICATION_NS, RESULT_NS, document_defects, intake_form
 from egovsim.catalog.models import Service
 from egovsim.clock import from_us, to_us
 from egovsim.errors import CodedError
@@ -189,11 +189,12 @@ class RegionalWorkstation:
             self._soon.discard(asyncio.current_task())  # type: ignore[arg-type]
 
     def _document_defects(self, service: Service, channel: str, data: etree._Element) -> list[str]:
-        """3-шарт on the attached documents of a portal request: those the portal's form of the
-        service requires, each whole (its content matches its declared SHA-256)."""
-        if channel != "portal":
+        """3-шарт (2-шарт of the ХҚО chain) on the attached documents of a portal request or of a
+        ХҚО package: those the service's form requires, each whole (its content matches its
+        declared SHA-256)."""
+        if channel not in ("portal", "hqo"):
             return []
-        form = form_for(self.kernel.services, service.id)
+        form = intake_form(self.kernel.services, service.id)
         application = data.find(f"{{{APPLICATION_NS}}}application")
         if form is None or application is None:
             return []

@@ -1,8 +1,9 @@
-"""The portal's application forms (``egovsim/data/forms.yaml``): the fields a citizen fills in and
-the documents they attach for each service with a portal route.
+"""The application forms (``egovsim/data/forms.yaml``): the fields a citizen fills in and the
+documents they attach (portal) or hand in on paper (ХҚО, the provider's office) for a service.
 
-Kernel data, because two components read it: the portal renders and checks the form, and the
-provider's workstation checks the attached documents at 3-шарт. A form the seeds print comes from
+Kernel data, because several components read it: the portal and the ХҚО workstation render and
+check the form, the provider's office checks the package at intake, and the provider's workstation
+checks the attached documents at 3-шарт (2-шарт of the ХҚО chain). A form the seeds print comes from
 the catalogue (:class:`egovsim.catalog.models.Form`); the others are egovsim's own minimal
 applications, marked ``source: egovsim`` (the seeds name them but omit their content).
 """
@@ -116,6 +117,18 @@ def form_for(services: ServiceCatalog, service_id: str) -> ApplicationForm | Non
     if service is None or not service.channels.portal.available:
         return None
     return load_forms().get(service_id)
+
+
+def intake_form(services: ServiceCatalog, service_id: str) -> ApplicationForm | None:
+    """The form of any service of the catalogue, whatever the channel; None if it has none."""
+    if services.get(service_id) is None:
+        return None
+    return load_forms().get(service_id)
+
+
+def missing_documents(form: ApplicationForm, handed_in: set[str]) -> list[str]:
+    """The required documents of the form not among ``handed_in`` (ids), in the form's order."""
+    return [d.id for d in form.documents if d.required and d.id not in handed_in]
 
 
 def document_defects(form: ApplicationForm, documents: list[tuple[str, str, str]]) -> list[str]:
