@@ -44,6 +44,17 @@ class SystemIdentity:
     system_name: str  # the certificate's CN, e.g. SHEP, GBDFL
     organization: str
     label: str  # the НУЦ's note on the issued certificate
+    # an employee's SIGN key instead (НУЦ profile *employee*): IIN, surname, name, patronymic
+    person: tuple[str, str, str, str | None] | None = None
+
+    def issue_request(self) -> dict[str, str | None]:
+        """What the НУЦ's operator API is asked for."""
+        body: dict[str, str | None] = {"kind": "sign", "bin": self.bin, "organization": self.organization,
+                                       "label": self.label}  # fmt: skip
+        if self.person is None:
+            return body | {"profile": "system", "system_name": self.system_name}
+        iin, surname, name, patronymic = self.person
+        return body | {"profile": "employee", "iin": iin, "surname": surname, "name": name, "patronymic": patronymic}
 
 
 def key_table(name: str, metadata: MetaData) -> Table:
@@ -106,14 +117,7 @@ class SystemKeys:
 
     async def _issue(self) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
         who = self.identity
-        body = {
-            "profile": "system",
-            "kind": "sign",
-            "bin": who.bin,
-            "system_name": who.system_name,
-            "organization": who.organization,
-            "label": who.label,
-        }
+        body = who.issue_request()
         headers = {"Authorization": f"Bearer {self.kernel.admin_token}"}
         try:
             async with self.kernel.client_for("signing", timeout=120) as http:

@@ -21,7 +21,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from lxml import etree
 from sqlalchemy import delete, func, insert, select, update
 
@@ -32,8 +31,7 @@ from egovsim.condition2 import Verdict
 from egovsim.errors import CodedError
 from egovsim.kernel import Kernel
 from gateway import soap
-from gateway.keys import GATEWAY_BIN
-from portal.shep import ASYNC_PATH, SENDER_ID, GatewayUnavailable, PortalSender
+from portal.shep import SEND_ERRORS, SENDER_ID, PortalSender
 from portal.tables import attachments, requests
 
 MAX_ATTACHMENTS = 10
@@ -355,31 +353,14 @@ class PortalRequests:
             sender=soap.Sender(SENDER_ID, self.sender.password),
             properties=[soap.Property("requestNumber", row.number)],
         )
-        envelope = soap.build_send_message_request(soap.AsyncMessage(info, data))
         fault: str | None = None
         message_id: str | None = None
         # the cabinet knows the request before it leaves: with a provider that answers at once,
         # the result can be back before the gateway's receipt is
         await self._hand_to_cabinet(row, "submitted", None, None, None)
         try:
-            async with self.kernel.client_for("gateway") as http:
-                await self.sender.ensure_registered(http)
-                body = await self.sender.keys.sign(envelope)
-                answer = await http.post(ASYNC_PATH, content=body, headers={"Content-Type": "text/xml; charset=utf-8"})
-            root = xmldsig.parse_xml(answer.content)
-            error = soap.read_fault(root)
-            if error is not None:
-                if error.code == "SCE003":
-                    self.sender.forget_registration()
-                fault = f"{error.code}: {error.message}"
-            else:
-                transport, _ = await self.sender.verifier.check_xml(root, wsse=True, bin=GATEWAY_BIN,
-                                                                    require_sign=False)  # fmt: skip
-                if not transport.valid:
-                    fault = f"the gateway's answer failed its signature check: {transport.code}"
-                else:
-                    message_id = soap.read_send_message_response(root).message_id
-        except (httpx.HTTPError, GatewayUnavailable, xmldsig.XmlSignatureError, soap.SoapFormatError) as exc:
+            message_id = await self.sender.send(info, data)
+        except SEND_ERRORS as exc:
             fault = f"{type(exc).__name__}: {exc}"[:300]
         if fault is not None:
             await self.kernel.trace.record(row.number, "portal", "5-процесс", "fault", code="PORTAL_GATEWAY_FAILED",

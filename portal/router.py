@@ -20,6 +20,7 @@ from egovsim.security import csrf_token
 from portal.api_requests import requests_router
 from portal.auth import COOKIE, CurrentSession, LoginOut, start_session
 from portal.eds_login import eds_login_router
+from portal.hqo_api import hqo_router
 from portal.pages import portal_pages
 from portal.service import Portal
 
@@ -98,7 +99,7 @@ def routers(kernel: Kernel) -> list[APIRouter]:
         api,
         requests_router(kernel),
         wellknown,
-        APIRouter(prefix="/hqo", tags=["portal"]),
+        *hqo_router(kernel),
         eds_login_router(kernel),
         portal_pages(kernel),
     ]

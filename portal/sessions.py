@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 
 from egovsim.clock import from_us, to_us
 from egovsim.errors import CodedError
@@ -155,15 +155,22 @@ class SessionKeys:
 
 
 class Sessions:
-    def __init__(self, kernel: Kernel) -> None:
+    """Signed sessions of one audience: the citizens' on the portal (``/portal``, table
+    ``portal_sessions``) or the ХҚО operators' (``/hqo``, ``hqo_sessions``). Both are signed with
+    the same published keys; the issuer and the session table keep one from passing for the other."""
+
+    def __init__(self, kernel: Kernel, table: Table = sessions, path: str = "portal",
+                 keys: SessionKeys | None = None) -> None:  # fmt: skip
         self.kernel = kernel
-        self.keys = SessionKeys(kernel)
+        self.keys = keys or SessionKeys(kernel)
+        self.table = table
+        self.path = path
 
     @property
     def issuer(self) -> str:
         settings = self.kernel.settings
         base = settings.component_url("portal") or settings.effective_public_url
-        return f"{str(base).rstrip('/')}/portal"
+        return f"{str(base).rstrip('/')}/{self.path}"
 
     async def jwks(self) -> dict[str, list[dict[str, str]]]:
         return {"keys": [key.jwk() for key in await self.keys.published()]}
@@ -175,7 +182,7 @@ class Sessions:
         session = Session(secrets.token_hex(16), iin, key.kid, now, now + SESSION_LIFETIME)
         async with self.kernel.db.engine.begin() as conn:
             await conn.execute(
-                insert(sessions).values(
+                insert(self.table).values(
                     sid=session.sid,
                     iin=iin,
                     kid=key.kid,
@@ -220,9 +227,10 @@ class Sessions:
         if not isinstance(claims["exp"], int) or claims["exp"] <= now.timestamp():
             raise CodedError("PORTAL_SESSION_EXPIRED", "the session token has expired")
         async with self.kernel.db.engine.connect() as conn:
-            row = (await conn.execute(select(sessions).where(sessions.c.sid == str(claims["sid"])))).first()
+            query = select(self.table).where(self.table.c.sid == str(claims["sid"]))
+            row = (await conn.execute(query)).first()
         if row is None or row.iin != claims["sub"] or row.kid != key.kid:
-            raise _invalid("the token names no session of the portal")
+            raise _invalid(f"the token names no session of {self.path}")
         if row.revoked_us is not None:
             raise CodedError("PORTAL_SESSION_REVOKED", "the session has been closed (logged out)")
         return Session(row.sid, row.iin, row.kid, from_us(row.issued_us), from_us(row.expires_us))
@@ -231,7 +239,7 @@ class Sessions:
         """Logout: the session's tokens are refused from now on."""
         async with self.kernel.db.engine.begin() as conn:
             await conn.execute(
-                update(sessions)
-                .where(sessions.c.sid == session.sid, sessions.c.revoked_us.is_(None))
+                update(self.table)
+                .where(self.table.c.sid == session.sid, self.table.c.revoked_us.is_(None))
                 .values(revoked_us=to_us(self.kernel.clock.now()))
             )

@@ -35,17 +35,23 @@ login_throttle = Table(
     Column("locked_until_us", BigInteger),
 )
 
-sessions = Table(
-    "portal_sessions",
-    metadata,
-    Column("sid", String(32), primary_key=True),
-    Column("iin", String(12), nullable=False),
-    Column("kid", String(32), nullable=False),
-    Column("issued_us", BigInteger, nullable=False),
-    Column("expires_us", BigInteger, nullable=False),
-    Column("revoked_us", BigInteger),  # logged out
-    Index("ix_portal_sessions_iin", "iin"),
-)
+
+def session_table(name: str) -> Table:
+    """The sessions of one audience (portal.sessions.Sessions): a row per session, revoked at logout."""
+    return Table(
+        name,
+        metadata,
+        Column("sid", String(32), primary_key=True),
+        Column("iin", String(12), nullable=False),
+        Column("kid", String(32), nullable=False),
+        Column("issued_us", BigInteger, nullable=False),
+        Column("expires_us", BigInteger, nullable=False),
+        Column("revoked_us", BigInteger),  # logged out
+        Index(f"ix_{name}_iin", "iin"),
+    )
+
+
+sessions = session_table("portal_sessions")
 
 session_keys = Table(
     "portal_session_keys",
@@ -107,6 +113,63 @@ attachments = Table(
     Column("sha256", String(64), nullable=False),
     Column("content", LargeBinary, nullable=False),
     Index("ix_portal_attachments_request", "request_id"),
+)
+
+
+# ---- the ХҚО operator workstation (ХҚО ЫАЖ АЖО, portal.hqo) ------------------------------------
+hqo_operators = Table(
+    "hqo_operators",
+    metadata,
+    # operators of the population service centres, seeded from personas.yaml (demo password);
+    # the failed-login count and lockout live on the row
+    Column("login", String(32), primary_key=True),
+    Column("iin", String(12), nullable=False, unique=True),
+    Column("full_name", String(200), nullable=False),
+    Column("centre", String(200), nullable=False),
+    Column("password_hash", Text, nullable=False),  # argon2id
+    Column("failures", Integer, nullable=False),
+    Column("locked_until_us", BigInteger),
+)
+
+# the operators' sessions: tokens signed with the portal's session keys, issuer …/hqo
+hqo_sessions = session_table("hqo_sessions")
+
+hqo_tickets = Table(
+    "hqo_tickets",
+    metadata,
+    # the operating hall's electronic queue: one ticket per applicant, numbered per centre and day
+    Column("number", String(16), primary_key=True),  # e.g. 20261122-A017
+    Column("centre", String(200), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("issued_us", BigInteger, nullable=False),
+    Column("application", String(32)),  # the application taken on this ticket
+    Index("ux_hqo_tickets_day_seq", "centre", "day", "seq", unique=True),
+)
+
+hqo_applications = Table(
+    "hqo_applications",
+    metadata,
+    # one application taken at the ХҚО, from the hall (pre) to the hand-over (8-процесс)
+    Column("number", String(32), primary_key=True),
+    Column("ticket", String(16), nullable=False),
+    Column("operator", String(32), nullable=False),
+    Column("service_id", String(64), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("applicant_iin", String(12), nullable=False),
+    Column("representative_iin", String(12)),
+    Column("poa_number", String(32)),
+    Column("data_json", Text, nullable=False),  # fields, documents handed in, registry answers, papers
+    Column("refusal_code", String(64)),
+    Column("message_id", String(64)),
+    Column("result_xml", Text),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    Column("result_us", BigInteger),  # when the provider's answer reached the centre
+    Column("recalled_us", BigInteger),  # when a result returned to the provider was asked back
+    Column("handed_us", BigInteger),
+    Column("version", Integer, nullable=False),
+    Index("ix_hqo_applications_applicant", "applicant_iin"),
 )
 
 SCHEMA = Schema("portal", metadata, Path(__file__).parent / "migrations")

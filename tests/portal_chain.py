@@ -15,11 +15,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from egovsim import xmldsig
+from egovsim.catalog.refusals import RefusalCatalog
 from egovsim.iin import Sex, make_iin
 from egovsim.personas import person_record
 from tests.conftest import ADMIN
 
 PASSWORD = "Qazaqstan2026"
+REFUSALS = RefusalCatalog.load()
 _serials = itertools.count(300)
 
 
@@ -145,3 +147,13 @@ async def wait_closed(http: httpx.AsyncClient, citizen: Citizen, number: str, ti
 async def instant_autopilot(http: httpx.AsyncClient, service_id: str, **policy: object) -> None:
     r = await http.put(f"/rshep/api/policies/{service_id}", json={"scale": 0} | policy, headers=ADMIN)
     assert r.status_code == 200, r.text
+
+
+def assert_texts(body: dict, code: str, **params: str) -> None:
+    """The problem (or cabinet refusal) carries the code and its catalogue texts in kk, ru, en."""
+    entry = REFUSALS.get(code)
+    assert entry is not None
+    assert body["code"] == code, body
+    assert body["step"] == entry.step
+    assert body["messages"] == entry.messages(params or None), body["messages"]
+    assert all(body["messages"][lang] for lang in ("kk", "ru", "en"))

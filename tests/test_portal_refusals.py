@@ -11,7 +11,6 @@ its kk/ru/en texts from the refusal catalogue, and the step of the trace where t
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -27,6 +26,7 @@ from tests.conftest import ADMIN
 from tests.portal_chain import (
     PASSWORD,
     Citizen,
+    assert_texts,
     document,
     draft,
     instant_autopilot,
@@ -38,16 +38,6 @@ from tests.portal_chain import (
 
 REFUSALS = RefusalCatalog.load()
 FOSTER = "foster_care_patronage_placement"
-
-
-def assert_texts(body: dict[str, Any], code: str, **params: str) -> None:
-    """The problem (or cabinet refusal) carries the code and its catalogue texts in kk, ru, en."""
-    entry = REFUSALS.get(code)
-    assert entry is not None
-    assert body["code"] == code, body
-    assert body["step"] == entry.step
-    assert body["messages"] == entry.messages(params or None), body["messages"]
-    assert all(body["messages"][lang] for lang in ("kk", "ru", "en"))
 
 
 async def trace_steps(http: httpx.AsyncClient, trace_id: str) -> list[tuple[str, str, str | None]]:
