@@ -203,6 +203,8 @@ def print_banner(
         powers = powers or (f"grants {granted}" if granted else "")
         people.add_row(p["id"], p["iin"], f"{p['surname']} {p['name']}", p["role"] or "", p["gbdfl"], powers)
     console.print(people)
+    for o in index.get("hqoOperators", []):
+        console.print(f"ХҚО operator  {o['login']} / {o['password']} ({o['name']}, {o['centre']['en']}) at {base}/hqo/")
     keys = (settings.data_dir / "keys").resolve()
     console.print(f"keys folder   {keys} (<id>/<file>.p12, PEM beside each; the CA chain in ca-chain.pem)")
     console.print(f"personas      {(settings.data_dir / 'personas.json').resolve()} (everything above, in full)")

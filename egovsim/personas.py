@@ -327,7 +327,12 @@ def build_index(
         for s in personas["systems"]
         if s["id"] in senders
     ]
-    return {"personas": entries, "gatewaySenders": systems, "keyFiles": rows}
+    operators = [
+        {"login": o["login"], "password": DEFAULT_PASSWORD, "iin": o["iin"],
+         "name": " ".join(x for x in (o["surname"], o["name"], o.get("patronymic")) if x), "centre": o["centre"]}
+        for o in personas.get("operators", [])
+    ]  # fmt: skip
+    return {"personas": entries, "hqoOperators": operators, "gatewaySenders": systems, "keyFiles": rows}
 
 
 def write_index(data_dir: Path, index: dict[str, Any]) -> Path:
