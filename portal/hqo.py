@@ -64,6 +64,7 @@ RSHEP_PREFIX = "RSHEP_"
 MAX_FAILURES = 5
 LOCKOUT_MINUTES = 30
 MAX_SCAN_BYTES = 2_000_000
+MAX_SCANS_BYTES = 3_000_000
 _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash("egovsim-no-such-operator-0")
 _SCAN_MAGIC = (b"%PDF-", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
@@ -362,14 +363,18 @@ class HqoDesk:
             out.append("powerOfAttorneyNumber: at most 32 characters")
         out += [f"documents: {d!r} is not a document of this service" for d in handed if form.document(str(d)) is None]
         out += [f"scans: {d!r} was not handed in" for d in scans if d not in handed]
+        total = 0
         for doc_id, content in scans.items():
             try:
                 raw = base64.b64decode(str(content), validate=True)
             except ValueError:
                 out.append(f"scans: {doc_id!r} is not base64")
                 continue
+            total += len(raw)
             if len(raw) > MAX_SCAN_BYTES or not raw.startswith(_SCAN_MAGIC):
                 out.append(f"scans: {doc_id!r} must be a PDF, JPEG or PNG of at most {MAX_SCAN_BYTES} bytes")
+        if total > MAX_SCANS_BYTES:  # the package must fit the gateway's body limit
+            out.append(f"scans: at most {MAX_SCANS_BYTES} bytes in all")
         return out
 
     def _scans(self, form: ApplicationForm, handed: list[str], scans: dict[str, str], number: str,
