@@ -122,6 +122,8 @@ KINDS = {
 }
 DECISION = P("Шешім", "Решение", "Decision")
 GROUND = P("Негіз", "Основание", "Ground")
+QUEUE_NUMBER = P("Кезектілік нөмірі", "Номер очереди", "Queue number")
+QUEUE_AREA = P("Аудан (елді мекен)", "Район (населённый пункт)", "District (locality)")
 PROVIDER = P("Көрсетілетін қызметті беруші", "Услугодатель", "Provider")
 BIN = P("БСН", "БИН", "BIN")
 IIN = P("ЖСН", "ИИН", "IIN")
@@ -329,6 +331,9 @@ def _result(number: str, result: Mapping[str, Any], lang: str) -> str:
     ]
     if result.get("ground"):
         rows.insert(2, (GROUND(lang), dash(result.get("ground"))))
+    if result.get("queueNumber"):
+        queue = f'<strong id="queue-number">{dash(result.get("queueNumber"))}</strong>'
+        rows[2:2] = [(QUEUE_NUMBER(lang), queue), (QUEUE_AREA(lang), dash(result.get("area")))]
     table = "".join(f"<tr><th>{label}</th><td>{value}</td></tr>" for label, value in rows)
     download = f"{PREFIX}/api/requests/{quote(number, safe='')}/result"
     texts = "".join(f' data-t-{_kebab(k)}="{html.escape(v(lang))}"' for k, v in SCRIPT_TEXTS.items())

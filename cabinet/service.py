@@ -364,6 +364,9 @@ class Cabinet:
             "provider": {"name": doc.findtext(f"{ns}provider/{ns}name"), "bin": doc.findtext(f"{ns}provider/{ns}bin")},
             "decision": decision,
             "ground": doc.findtext(f"{ns}ground"),
+            # the kindergarten queue: the place the queue register gave the request (seed 003, 7-процесс)
+            "queueNumber": doc.findtext(f"{ns}queueNumber"),
+            "area": doc.findtext(f"{ns}area"),
             "date": doc.findtext(f"{ns}date"),
             "signedBy": {
                 "name": signer.findtext(f"{ns}name") if signer is not None else None,

@@ -189,15 +189,17 @@ def page(
     home: str = JOURNAL_PATH,
     area: str = "ЭҮШ / ШЭП message journal",
     css: str = "",
+    lang: str = "en",
 ) -> str:
-    """A whole page in the admin's chrome; ``home``, ``area`` and ``css`` are another area's."""
+    """A whole page in the admin's chrome; ``home``, ``area`` and ``css`` are another area's, ``lang``
+    the language of a page printed for the applicant."""
     logout = (
         f'<form method="post" action="{PREFIX}/logout"><button type="submit">Sign out</button></form>'
         if signed_in
         else ""
     )
     return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{html.escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)} · egovsim inspector</title>\n<style>{CSS}{css}</style>\n</head>\n<body>\n"
         f'<header><a href="{home}">egovsim inspector</a><span>{html.escape(area)}</span>{logout}'

@@ -16,6 +16,8 @@ from egovsim.kernel import Kernel
 from gateway import soap
 from gateway.echo import register_echo
 from gateway.inspector import inspector_router
+from gateway.office import PaperApplication
+from gateway.paper_pages import paper_pages
 from gateway.registry import Route
 from gateway.service import ASYNC_PATH, SYNC_PATH, Gateway
 from gateway.workflow import AutopilotPolicy
@@ -188,6 +190,15 @@ class StepBody(BaseModel):
     ground: Annotated[str | None, Field(max_length=1000)] = None
 
 
+class IssueBody(BaseModel):
+    """``POST /rshep/api/cases/{id}/issue``: the clerk who hands the result over (the office's first
+    clerk when left out)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    employee: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+
+
 class PolicyBody(BaseModel):
     """``PUT /rshep/api/policies/{serviceId}``: how the workstation works a service."""
 
@@ -235,6 +246,23 @@ def workstation_routers(kernel: Kernel, gateway: Gateway) -> list[APIRouter]:
     async def complete(case_id: str, n: str, body: StepBody) -> dict:
         return await station.complete(case_id, n, body.employee, body.outcome, body.ground)
 
+    @api.post("/cases/{case_id}/issue", summary="the provider's office hands the result to the applicant")
+    async def issue(case_id: str, body: IssueBody | None = None) -> dict:
+        return await station.issue(case_id, body.employee if body else None)
+
+    @api.post("/office/applications", status_code=201, summary="the office clerk registers a paper application")
+    async def accept_paper(body: PaperApplication) -> dict:
+        return await station.accept_paper(body)
+
+    @api.get("/office/receipts/{number}", summary="a receipt of the office: of acceptance, or of refusal")
+    async def receipt(number: str) -> dict:
+        return await station.receipt(number)
+
+    @api.get("/queue", summary="the kindergarten queue register: places of a service, per area in number order")
+    async def queue(service: Annotated[str, Query(min_length=1, max_length=128)],
+                    area: Annotated[str | None, Query(max_length=200)] = None) -> dict:  # fmt: skip
+        return await station.queue(service, area)
+
     @api.get("/policies/{service_id}", summary="how the workstation works a service")
     async def get_policy(service_id: str) -> dict:
         return (await station.policy(service_id)).describe()
@@ -250,7 +278,7 @@ def workstation_routers(kernel: Kernel, gateway: Gateway) -> list[APIRouter]:
             raise CodedError("REQUEST_INVALID", "; ".join(e["msg"] for e in exc.errors())) from None
         return (await station.set_policy(service_id, Policy(body.mode, autopilot))).describe()
 
-    return [rshep, api, workstation_pages(kernel, station)]
+    return [rshep, api, workstation_pages(kernel, station), paper_pages(kernel, station)]
 
 
 def _description(request: Request, name: str, location: str) -> Response:

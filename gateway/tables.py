@@ -1,5 +1,6 @@
 """gateway/'s own tables: the route and sender registries, the message journal, the async
-channel's durable queue, and the regional workstation's cases. Nothing here is read by another
+channel's durable queue, the regional workstation's cases, the office's receipts and the
+kindergarten queue register. Nothing here is read by another
 component (principle 2)."""
 
 from __future__ import annotations
@@ -137,6 +138,43 @@ policies = Table(
     Column("refusal_ground", Text),
     Column("refuse_at_step", String(16)),
     Column("scale", Float, nullable=False),
+)
+
+receipts = Table(
+    "gateway_receipts",
+    metadata,
+    # the papers the provider's office hands the applicant at intake (standard 002): the receipt of
+    # acceptance (or the tear-off coupon), or the refusal to accept an incomplete package (appendix 3)
+    Column("number", String(40), primary_key=True),  # a refusal's own number; an acceptance's is the case's
+    Column("kind", String(12), nullable=False),  # acceptance, refusal
+    Column("code", String(48), nullable=False),  # RECEIPT_ACCEPTED, TEAR_OFF_COUPON, PACKAGE_INCOMPLETE
+    Column("service_id", String(128), nullable=False),
+    Column("provider_id", String(64), nullable=False),
+    Column("case_id", String(40)),
+    Column("applicant_iin", String(12), nullable=False),
+    Column("representative_iin", String(12)),
+    Column("facts_json", Text, nullable=False),  # fields, documents handed in, missing ones, the clerk
+    Column("issued_sim_us", BigInteger, nullable=False),
+)
+
+queue_entries = Table(
+    "gateway_queue_entries",
+    metadata,
+    # the electronic queue register (Электрондық тізілім / Электронный реестр): one place per case, its
+    # number counted per service and area in the order of registration; the unique place is what
+    # makes two registrations at once take two numbers (the second retries)
+    Column("case_id", String(40), primary_key=True),
+    Column("service_id", String(128), nullable=False),
+    Column("area_key", String(200), nullable=False),  # the area as compared: spaces collapsed, casefolded
+    Column("area", String(200), nullable=False),  # as the applicant wrote it
+    Column("number", Integer, nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("request_number", String(64), nullable=False),
+    Column("applicant_iin", String(12)),
+    Column("child_iin", String(12)),
+    Column("status", String(12), nullable=False),  # queued, withdrawn (the case was refused)
+    Column("registered_sim_us", BigInteger, nullable=False),
+    UniqueConstraint("service_id", "area_key", "number", name="uq_gateway_queue_place"),
 )
 
 SCHEMA = Schema("gateway", metadata, Path(__file__).parent / "migrations")

@@ -55,6 +55,12 @@ WorkstationRole = Literal[
     "pedagogical_council",
 ]
 WORKSTATION_ROLES: frozenset[str] = frozenset(get_args(WorkstationRole))
+# The roles of the State Corporation's staff (ХҚО / ЦОН) in the services' ХҚО routes: the paper relay
+# between the Centre and the provider runs at the workstation too (gateway/data/providers.yaml).
+CentreRole = Literal["hqo_employee", "hqo_accumulation_dept"]
+CENTRE_ROLES: frozenset[str] = frozenset(get_args(CentreRole))
+STAFF_ROLES: frozenset[str] = WORKSTATION_ROLES | CENTRE_ROLES
+RESULT_ISSUED = "RESULT_ISSUED"
 
 AUTOPILOT = "autopilot"
 REFUSAL_CODE = "REASONED_REFUSAL"  # refusal catalogue: provider:decision, with {ground}
@@ -110,8 +116,10 @@ def plan_route(service: Service, route_id: str, variants: Collection[str] = froz
     A slot is a step with its alternatives: the steps whose ``variant_of`` names it, and the
     lettered siblings the catalogue lists without ``variant_of`` (foreign_labour_permit 3a/3b,
     4a/4b/4c). The first step of a slot runs unless ``variants`` names another one of it.
-    A step with a ``condition`` but no alternative (visitation_permit's ХҚО storage steps 5–6)
-    always runs.
+    A step with a ``condition`` but no alternative (foreign_labour_permit 6) runs. The steps after
+    the route's last issuing step (the catalogue's ``RESULT_ISSUED`` notice) are not the case's:
+    visitation_permit's ХҚО steps 5–6 keep a result nobody collected, which the State Corporation
+    does at its front door (standard 002 item 9), not the provider's workstation.
     """
     try:
         route = service.route(route_id)
@@ -131,7 +139,10 @@ def plan_route(service: Service, route_id: str, variants: Collection[str] = froz
             slot = step.n
         slot_of[step.n] = slot
         slots.setdefault(slot, []).append(step.n)
-    chosen = {members[0] for members in slots.values()}
+    issued_at = issuing_steps(service, route_id)
+    issuing = [i for i, s in enumerate(route.steps) if s.n in issued_at]
+    after_issue = {s.n for s in route.steps[max(issuing) + 1 :]} if issuing else set()
+    chosen = {members[0] for members in slots.values()} - after_issue
     for n in sorted(variants):
         if n not in slot_of or slots[slot_of[n]][0] == n:
             raise WorkflowError("CASE_VARIANT_UNKNOWN", f"{route_id}:{n} is not an alternative step of {service.id}")
@@ -157,6 +168,26 @@ def plan_route(service: Service, route_id: str, variants: Collection[str] = froz
             )
         )
     return plan
+
+
+def issuing_steps(service: Service, route_id: str) -> list[str]:
+    """The steps of a route where the result is issued to the recipient, as the catalogue's
+    ``RESULT_ISSUED`` notices name them (``provider:5`` gives ``5``), in the notices' order."""
+    prefix = f"{route_id}:"
+    return [
+        n.step.removeprefix(prefix)
+        for n in service.notices
+        if n.code == RESULT_ISSUED and n.step is not None and n.step.startswith(prefix)
+    ]
+
+
+def route_for(service: Service, channel: Channel) -> str:
+    """The route a request of this channel follows: a ХҚО request of a service whose ХҚО route is a
+    paper one (a route ``hqo`` and no numbered ``hqo_chain``: the package goes by hand between the
+    Centre and the provider) follows that route; everything else the service's first route."""
+    if channel == "hqo" and service.hqo_chain is None and any(r.id == "hqo" for r in service.routes):
+        return "hqo"
+    return service.routes[0].id
 
 
 def _hours(role: str) -> WorkingHours:
@@ -199,13 +230,14 @@ class ChainLabels:
 # ARCHITECTURE.md's chain table. Portal: 5-процесс brings the request to ЭҮАШ АЖО, 3-шарт is the
 # provider's check, 6-процесс the refusal, 7-процесс the result. ХҚО: 6-процесс registers it,
 # 2-шарт checks, 7-процесс refuses, 8-процесс gives the result. A request handed in at the
-# provider's office runs on no information-system chain, so its labels are plain words.
+# provider's office runs on no information-system chain, so its labels are plain words; its result
+# is ready at the office when the case closes, and issued when the recipient collects it.
 DEFAULT_LABELS: dict[Channel, ChainLabels] = {
     "portal": ChainLabels(
         "portal:5-процесс", "portal:3-шарт", "portal:6-процесс", "portal:7-процесс", "RESULT_IN_CABINET"
     ),
     "hqo": ChainLabels("hqo:6-процесс", "hqo:2-шарт", "hqo:7-процесс", "hqo:8-процесс", "HQO_RESULT_ISSUED"),
-    "office": ChainLabels("office:registered", None, "office:refused", "office:result", "RESULT_ISSUED"),
+    "office": ChainLabels("office:registered", None, "office:refused", "office:result", "RESULT_READY_AT_OFFICE"),
 }
 _DOCUMENT_REFUSALS = ("DOCS_DEFECTIVE", "HQO_DOCS_DEFECTIVE")
 
@@ -481,7 +513,7 @@ def complete_step(
     if current is None or current is not step or step.started_at is None:
         where = f"step {current.n} is" if current else "no step is"
         raise WorkflowError("CASE_STEP_NOT_CURRENT", f"step {n} is not under way: {where}")
-    if step.role in WORKSTATION_ROLES and step.role not in by.roles:
+    if step.role in STAFF_ROLES and step.role not in by.roles:
         raise WorkflowError("CASE_WRONG_ROLE", f"step {n} is the {step.role}'s; {by.id} holds {', '.join(by.roles)}")
     if now < step.started_at:
         raise WorkflowError("CASE_TIME_BEFORE_START", f"step {n} began at {_iso(step.started_at)}, after {_iso(now)}")

@@ -19,10 +19,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -38,23 +40,57 @@ from egovsim.catalog.models import Service
 from egovsim.clock import from_us, to_us
 from egovsim.errors import CodedError
 from egovsim.kernel import Kernel
-from gateway import soap, workflow
+from gateway import office, soap, workflow
 from gateway.async_channel import AsyncChannel
 from gateway.channel import fault_envelope
 from gateway.keys import GatewayKeys
 from gateway.providers import Employee, Provider, Providers, load_providers
+from gateway.queue import AREA_FIELD, CHILD_FIELD, QueueEntry, QueueRegister, area_defects, keeps_queue, receipt_step
 from gateway.registry import Registry, Route
-from gateway.tables import cases, keys, policies
+from gateway.tables import cases, keys, policies, receipts
 
 log = logging.getLogger("egovsim.rshep")
 
 INBOX_PATH = "/rshep/shep/"
 SERVICE_PREFIX = "RSHEP_"
+OFFICE_SENDER = "office"  # the sender of a case registered at the provider's office: no one to answer
+STORE_ATTEMPTS = 20  # registrations of one area at once: each conflict lets one of them in
+A = f"{{{APPLICATION_NS}}}"
+APPLICATION = f"{A}application"
 Mode = Literal["autopilot", "manual"]
 
 
 def service_id_for(catalogue_id: str) -> str:
     return f"{SERVICE_PREFIX}{catalogue_id}"
+
+
+def new_case_id(provider: Provider) -> str:
+    """A registration number in the provider's inbox."""
+    return f"{provider.id.upper()[:12]}-{uuid.uuid4().hex[:10].upper()}"
+
+
+def application_fields(data: etree._Element) -> dict[str, str]:
+    """The form's fields of the application a request carries (``application/fields/field``)."""
+    fields = data.iterfind(f"{APPLICATION}/{A}fields/{A}field")
+    return {f.get("id") or "": (f.text or "").strip() for f in fields}
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A request as it reaches the inbox: pushed by the gateway, or handed in at the office.
+
+    ``first`` are trace records of what came before registration (the office's receipt)."""
+
+    service: Service
+    channel: workflow.Channel
+    data: etree._Element
+    sender_id: str
+    message_id: str | None
+    request_xml: str
+    route_id: str | None = None
+    case_id: str | None = None
+    receipt: dict[str, Any] | None = None
+    first: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,56 +160,80 @@ class RegionalWorkstation:
         channel = message.data.findtext("channel") or "portal"
         if channel not in ("portal", "hqo", "office"):
             raise CodedError("SCE001", f"channel {channel!r} is not portal, hqo or office")
+        request_xml = soap.to_bytes(soap.build_push_message_request(message)).decode()
+        return await self._open(
+            Arrival(service, channel, message.data, info.sender.sender_id, info.message_id, request_xml)  # type: ignore[arg-type]
+        )
+
+    async def _open(self, arrival: Arrival) -> str:
+        """Register a request as a case: its row, its place in the queue register where the service
+        keeps one, and the office's receipt, in one transaction; then its trace. Returns the case's
+        id, or the id already given to the same message when it comes again."""
+        service, channel, data = arrival.service, arrival.channel, arrival.data
         provider = self.providers.provider_for(service.id)
         policy = await self.policy(service.id)
         received = self.kernel.clock.now()
-        case = workflow.open_case(service, service.routes[0].id, received, self.kernel.calendar,
-                                  channel=channel, scale=policy.autopilot.scale)  # type: ignore[arg-type]  # fmt: skip
-        case_id = f"{provider.id.upper()[:12]}-{uuid.uuid4().hex[:10].upper()}"
+        route_id = arrival.route_id or workflow.route_for(service, channel)
+        case = workflow.open_case(service, route_id, received, self.kernel.calendar,
+                                  channel=channel, scale=policy.autopilot.scale)  # fmt: skip
+        case_id = arrival.case_id or new_case_id(provider)
         # the requester's number for this request (the portal's, the ХҚО's): the case's trace
         # goes under it, so the whole chain reads as one trace
-        trace_id = (message.data.findtext("requestNumber") or "").strip()[:64] or case_id
-        defects = self._document_defects(service, channel, message.data)
+        trace_id = (data.findtext("requestNumber") or "").strip()[:64] or case_id
+        fields = application_fields(data)
+        queued = keeps_queue(service)
+        defects = self._document_defects(service, channel, data) + (area_defects(fields) if queued else [])
         if defects:
             workflow.refuse_documents(case, received, defects)
         # the events of the registration are traced below, once the row is stored: counted here, so
         # that no pass of the autopilot traces them again meanwhile
         state = {"channel": channel, "scale": policy.autopilot.scale, "completions": [],
                  "traced": len(case.events), "trace_id": trace_id, "defects": defects}  # fmt: skip
-        try:
-            async with self.kernel.db.engine.begin() as conn:
-                await conn.execute(
-                    insert(cases).values(
-                        id=case_id,
-                        service_id=service.id,
-                        provider_id=provider.id,
-                        route_id=case.route_id,
-                        message_id=info.message_id or case_id,
-                        sender_id=info.sender.sender_id,
-                        applicant_iin=message.data.findtext(".//iin"),
-                        mode=policy.mode,
-                        status=case.status,
-                        received_sim_us=to_us(received),
-                        state_json=json.dumps(state),
-                        request_xml=soap.to_bytes(soap.build_push_message_request(message)).decode(),
-                        version=0,
-                    )
-                )
-        except IntegrityError:  # the gateway delivered it again: it is registered already
-            async with self.kernel.db.engine.connect() as conn:
-                row = (
-                    await conn.execute(
-                        select(cases.c.id).where(
-                            (cases.c.sender_id == info.sender.sender_id) & (cases.c.message_id == info.message_id)
-                        )
-                    )
-                ).one()
-            return str(row.id)
+        row = dict(
+            id=case_id, service_id=service.id, provider_id=provider.id, route_id=case.route_id,
+            message_id=arrival.message_id or case_id, sender_id=arrival.sender_id,
+            applicant_iin=data.findtext(".//iin"), mode=policy.mode, status=case.status,
+            received_sim_us=to_us(received), state_json=json.dumps(state), request_xml=arrival.request_xml, version=0,
+        )  # fmt: skip
+        entry = None
+        if queued and not defects:
+            entry = QueueEntry(case_id, service.id, fields.get(AREA_FIELD, ""), channel, trace_id,
+                               row["applicant_iin"], fields.get(CHILD_FIELD))  # fmt: skip
+        existing = await self._store(row, entry, arrival.receipt)
+        if existing is not None:  # the gateway delivered it again: it is registered already
+            return existing
+        await self.kernel.trace.record_many(
+            [{"request_id": trace_id, "service_id": service.id} | r for r in arrival.first]
+        )
         await self._trace(trace_id, case_id, service.id, case.events)
         # a zero-delay autopilot or a documents refusal can close it at once: answer now, not at
         # the next pass of the loop
         self._soon.add(asyncio.create_task(self._advance_quietly(case_id)))
         return case_id
+
+    async def _store(self, row: dict[str, Any], entry: QueueEntry | None, receipt: dict[str, Any] | None) -> str | None:
+        """Insert the case with its queue place and receipt; None once stored, or the id of the case
+        that the same message (sender, messageId) registered before."""
+        for _ in range(STORE_ATTEMPTS):
+            try:
+                async with self.kernel.db.engine.begin() as conn:
+                    await conn.execute(insert(cases).values(**row))
+                    if entry is not None:  # the register's time is this attempt's: numbers follow it
+                        await QueueRegister.enter(conn, entry, to_us(self.kernel.clock.now()))
+                    if receipt is not None:
+                        await conn.execute(insert(receipts).values(**receipt))
+                return None
+            except IntegrityError:
+                # the same message again, or another registration took the same queue number: retry
+                async with self.kernel.db.engine.connect() as conn:
+                    query = select(cases.c.id).where(
+                        (cases.c.sender_id == row["sender_id"]) & (cases.c.message_id == row["message_id"])
+                    )
+                    existing = (await conn.execute(query)).scalar()
+                if existing is not None:
+                    return str(existing)
+                await asyncio.sleep(random.uniform(0, 0.01))  # let the one that got in commit its place
+        raise CodedError("SCE909", "the queue register was busy on every attempt; send the request again")
 
     async def finish_pending(self) -> None:
         """At shutdown: let the cases advanced right after registration finish their pass."""
@@ -195,12 +255,12 @@ class RegionalWorkstation:
         if channel not in ("portal", "hqo"):
             return []
         form = intake_form(self.kernel.services, service.id)
-        application = data.find(f"{{{APPLICATION_NS}}}application")
+        application = data.find(APPLICATION)
         if form is None or application is None:
             return []
         documents = [
             (d.get("id") or "", d.get("sha256") or "", (d.text or "").strip())
-            for d in application.iterfind(f"{{{APPLICATION_NS}}}documents/{{{APPLICATION_NS}}}document")
+            for d in application.iterfind(f"{A}documents/{A}document")
         ]
         return document_defects(form, documents)
 
@@ -233,7 +293,22 @@ class RegionalWorkstation:
     async def case(self, case_id: str) -> dict[str, Any]:
         row = await self._row(case_id)
         case = self._rebuild(row, await self.policy(row.service_id))
-        return self._describe(row, case)
+        return self._describe(row, case) | {"queue": await self.queue_place(case_id)}
+
+    async def queue_place(self, case_id: str) -> dict[str, Any] | None:
+        async with self.kernel.db.engine.connect() as conn:
+            return await QueueRegister.place(conn, case_id)
+
+    async def queue(self, service_id: str, area: str | None) -> dict[str, Any]:
+        """The queue register of a service (one area, or all), in the order of the numbers."""
+        service = self.kernel.services.get(service_id)
+        if service is None:
+            raise CodedError("SERVICE_NOT_FOUND", f"no service {service_id!r}", service_id=service_id)
+        if not keeps_queue(service):
+            raise CodedError("QUEUE_NOT_KEPT", f"{service_id} keeps no queue", service_id=service_id)
+        async with self.kernel.db.engine.connect() as conn:
+            entries = await QueueRegister.entries(conn, service_id, area)
+        return {"serviceId": service_id, "area": area, "entries": entries}
 
     async def list(self, provider_id: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         query = select(cases).order_by(cases.c.received_sim_us.desc()).limit(500)
@@ -252,8 +327,12 @@ class RegionalWorkstation:
     def _describe(self, row, case: workflow.Case) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         now = self.kernel.clock.now()
         current = case.current_step()
+        state = json.loads(row.state_json)
         return {
             "id": row.id,
+            "requestNumber": state.get("trace_id") or row.id,
+            "channel": case.channel,
+            "routeId": case.route_id,
             "serviceId": row.service_id,
             "providerId": row.provider_id,
             "messageId": row.message_id,
@@ -266,6 +345,7 @@ class RegionalWorkstation:
             "deadline": workflow.regulation_deadline(case, self.kernel.calendar).isoformat(),
             "overdue": workflow.overdue(case, now, self.kernel.calendar),
             "refusalGround": case.refusal_ground,
+            "issued": state.get("issued"),
             "currentStep": current.n if current else None,
             "steps": [
                 {
@@ -302,9 +382,10 @@ class RegionalWorkstation:
             employee = self.providers.employee(employee_id)
         except KeyError:
             raise CodedError("PROVIDER_NOT_FOUND", f"no employee {employee_id!r}") from None
-        if self.providers.employer(employee_id).id != row.provider_id:
-            raise CodedError("CASE_WRONG_ROLE", f"{employee_id} works for another provider")
         case = self._rebuild(row)
+        role = case.step(n).role
+        if employee not in self.providers.performers(row.provider_id, role):
+            raise CodedError("CASE_WRONG_ROLE", f"{employee_id} does not do {role} steps of {row.provider_id}'s cases")
         now = self.kernel.clock.now()
         workflow.complete_step(case, n, employee, now, self.kernel.calendar, outcome, ground)
         state = json.loads(row.state_json)
@@ -321,6 +402,144 @@ class RegionalWorkstation:
             raise CodedError("CASE_STEP_NOT_CURRENT", "another employee changed this request meanwhile; reload it")
         await self.advance(case_id)
         return await self.case(case_id)
+
+    # -- the provider's office ----------------------------------------------------------------
+    async def accept_paper(self, paper: office.PaperApplication) -> dict[str, Any]:
+        """The office clerk registers a paper application: refused at intake with a receipt when the
+        package is incomplete (nothing else changes), else a case of channel ``office`` and the
+        receipt of acceptance (or the tear-off coupon)."""
+        intake = office.check_paper(self.kernel.services, paper)
+        service = intake.service
+        provider = self.providers.provider_for(service.id)
+        clerk = self._clerk(provider, paper.employee)
+        if intake.missing:
+            await self._refuse_paper(intake, paper, provider, clerk)
+        case_id = new_case_id(provider)
+        code = office.receipt_code(service)
+        facts = self._paper_facts(intake, paper, provider, clerk) | {"route": paper.route}
+        receipt = self._receipt_row(case_id, "acceptance", code, intake, paper, provider, facts) | {"case_id": case_id}
+        entry = self.kernel.refusals.get(code)
+        step = office.notice_step(service, code, entry.step if entry else code)
+        given = {"component": "office", "step": step, "outcome": "ok", "code": code,
+                 "message_ref": f"rshep:{case_id}", "detail": {"by": clerk.id}}  # fmt: skip
+        data = office.request_data(case_id, service, paper)
+        arrival = Arrival(service, "office", data, OFFICE_SENDER, case_id, etree.tostring(data, encoding="unicode"),
+                          route_id=paper.route, case_id=case_id, receipt=receipt, first=(given,))  # fmt: skip
+        await self._open(arrival)
+        return {"caseId": case_id, "receipt": await self.receipt(case_id)}
+
+    async def _refuse_paper(
+        self, intake: office.Intake, paper: office.PaperApplication, provider: Provider, clerk: Employee
+    ) -> None:
+        """Standard 002 item 9: the clerk refuses to accept an incomplete package and gives a receipt
+        of refusal (appendix 3) naming the missing documents; the refusal is the whole story."""
+        number = f"{provider.id.upper()[:10]}-R{uuid.uuid4().hex[:10].upper()}"
+        facts = self._paper_facts(intake, paper, provider, clerk)
+        facts["missing"] = office.document_names(intake.form, intake.missing)
+        row = self._receipt_row(number, "refusal", office.INCOMPLETE, intake, paper, provider, facts)
+        async with self.kernel.db.engine.begin() as conn:
+            await conn.execute(insert(receipts).values(**row))
+        missing = ", ".join(intake.missing)
+        await self.kernel.trace.record(number, "office", office.INTAKE_STEP, "refused", code=office.INCOMPLETE,
+                                       service_id=intake.service.id, message_ref=f"rshep:receipt:{number}",
+                                       detail={"missing": missing, "by": clerk.id})  # fmt: skip
+        error = CodedError(office.INCOMPLETE, f"missing documents: {missing}", missing=missing)
+        error.extra = {"receipt": await self.receipt(number), "missingDocuments": facts["missing"]}
+        raise error
+
+    def _clerk(self, provider: Provider, employee_id: str | None) -> Employee:
+        """The clerk who takes or hands over papers: the one named, who must work for the provider,
+        else the provider's first office clerk."""
+        staff = provider.employees
+        if employee_id is None:
+            return next((e for e in staff if "office_clerk" in e.roles), staff[0])
+        clerk = next((e for e in staff if e.id == employee_id), None)
+        if clerk is None:
+            raise CodedError("CASE_WRONG_ROLE", f"{employee_id!r} is no employee of {provider.id}")
+        return clerk
+
+    def _paper_facts(
+        self, intake: office.Intake, paper: office.PaperApplication, provider: Provider, clerk: Employee
+    ) -> dict[str, Any]:
+        """What a receipt of the office states (standard 002 appendix 3; regulation 003 item 11.2)."""
+        service = intake.service
+        return {
+            "service": {"id": service.id, "title": office.texts(service.titles)},
+            "provider": {
+                "id": provider.id,
+                "name": office.texts(provider.names),
+                "bin": provider.bin,
+                "region": office.texts(provider.region),
+            },
+            "fields": paper.fields,
+            "documents": office.document_names(intake.form, paper.documents),
+            "employee": {"id": clerk.id, "name": clerk.full_name},
+            "at": self.kernel.clock.now().isoformat(),
+        }
+
+    def _receipt_row(
+        self, number: str, kind: str, code: str, intake: office.Intake, paper: office.PaperApplication,
+        provider: Provider, facts: dict[str, Any],
+    ) -> dict[str, Any]:  # fmt: skip
+        return {
+            "number": number, "kind": kind, "code": code, "service_id": intake.service.id, "provider_id": provider.id,
+            "applicant_iin": paper.applicant_iin, "representative_iin": paper.representative_iin,
+            "facts_json": json.dumps(facts, ensure_ascii=False), "issued_sim_us": to_us(self.kernel.clock.now()),
+        }  # fmt: skip
+
+    async def receipt(self, number: str) -> dict[str, Any]:
+        """A receipt the office gave: of acceptance (its number is the case's) or of refusal."""
+        async with self.kernel.db.engine.connect() as conn:
+            row = (await conn.execute(select(receipts).where(receipts.c.number == number))).first()
+        if row is None:
+            raise CodedError("RECEIPT_NOT_FOUND", f"the office gave no receipt {number[:40]!r}")
+        entry = self.kernel.refusals.get(row.code)
+        facts = json.loads(row.facts_json)
+        params = {"missing": ", ".join(m["id"] for m in facts.get("missing", []))}
+        return {
+            "number": row.number, "kind": row.kind, "code": row.code, "caseId": row.case_id,
+            "serviceId": row.service_id, "providerId": row.provider_id, "applicantIin": row.applicant_iin,
+            "representativeIin": row.representative_iin, "issuedAt": from_us(row.issued_sim_us).isoformat(),
+            "messages": entry.messages(params) if entry else {}, "facts": facts,
+            "url": f"/rshep/office/receipts/{quote(row.number, safe='')}",
+        }  # fmt: skip
+
+    async def issue(self, case_id: str, employee_id: str | None) -> dict[str, Any]:
+        """The clerk hands the signed result (or the reasoned refusal) to the applicant at the office."""
+        row = await self._row(case_id)
+        state = json.loads(row.state_json)
+        if state["channel"] != "office":
+            raise CodedError("CASE_NOT_AT_OFFICE", f"{case_id} came through the {state['channel']} channel: "
+                             "its answer went back to the requester")  # fmt: skip
+        if row.result_xml is None:
+            raise CodedError("CASE_RESULT_NOT_READY", f"{case_id} is {row.status}: its result is not signed yet")
+        if state.get("issued"):
+            raise CodedError("CASE_ALREADY_ISSUED", f"{case_id} was issued at {state['issued']['at']}")
+        clerk = self._clerk(self.providers.provider(row.provider_id), employee_id)
+        now = self.kernel.clock.now()
+        state["issued"] = {"at": now.isoformat(), "by": clerk.id}
+        async with self.kernel.db.engine.begin() as conn:
+            changed = await conn.execute(
+                update(cases)
+                .where((cases.c.id == case_id) & (cases.c.version == row.version))
+                .values(state_json=json.dumps(state), version=row.version + 1)
+            )
+        if changed.rowcount != 1:
+            raise CodedError("CASE_ALREADY_ISSUED", f"{case_id} was issued meanwhile")
+        issued = {"by": clerk.id, "status": row.status}
+        await self.kernel.trace.record(state.get("trace_id") or case_id, "office", self._issue_label(row), "ok",
+                                       code=workflow.RESULT_ISSUED, service_id=row.service_id,
+                                       message_ref=f"rshep:{case_id}", detail=issued)  # fmt: skip
+        return await self.case(case_id)
+
+    def _issue_label(self, row) -> str:  # type: ignore[no-untyped-def]
+        """The route step of the catalogue's ``RESULT_ISSUED`` notice among the case's steps (the
+        clerk issuing the result, ``provider:5``), else ``office:issued``."""
+        service = self.kernel.services.get(row.service_id)
+        assert service is not None
+        planned = {s.n for s in self._rebuild(row).steps}
+        issuing = [n for n in workflow.issuing_steps(service, row.route_id) if n in planned]
+        return f"{row.route_id}:{issuing[-1]}" if issuing else "office:issued"
 
     # -- policies -----------------------------------------------------------------------------
     async def policy(self, service_id: str) -> Policy:
@@ -386,11 +605,31 @@ class RegionalWorkstation:
             changed = await conn.execute(
                 update(cases).where((cases.c.id == case_id) & (cases.c.version == row.version)).values(**values)
             )
+            if changed.rowcount == 1 and result is not None and case.status == "refused":
+                await QueueRegister.withdraw(conn, case_id)
         if changed.rowcount != 1:  # another process advanced it first
             return
+        new_events = await self._with_queue_receipts(row, new_events)
         await self._trace(state.get("trace_id") or case_id, case_id, row.service_id, new_events)
-        if result is not None:
+        # a case of the office has no requester to answer: its result waits there (:meth:`issue`)
+        if result is not None and state["channel"] != "office":
             await self._answer(row, case, result)
+
+    async def _with_queue_receipts(self, row, events: list[workflow.Event]) -> list[workflow.Event]:  # type: ignore[no-untyped-def]
+        """The queue receipt (``QUEUE_RECEIPT``, with the number) after the route step that prints it."""
+        service = self.kernel.services.get(row.service_id)
+        step = receipt_step(service, row.route_id) if service is not None else None
+        done = [e for e in events if e.label == step and e.outcome == "ok" and e.code is None]
+        place = await self.queue_place(row.id) if done else None
+        if place is None:
+            return events
+        out = []
+        for e in events:
+            out.append(e)
+            if e in done:
+                detail = {"queue_number": str(place["queueNumber"]), "area": place["area"]}
+                out.append(workflow.Event(e.label, "ok", e.at, e.step_n, "QUEUE_RECEIPT", detail))
+        return out
 
     async def _trace(self, trace_id: str, case_id: str, service_id: str, events: list[workflow.Event]) -> None:
         await self.kernel.trace.record_many(
@@ -412,6 +651,8 @@ class RegionalWorkstation:
         state = json.loads(row.state_json)
         E = ElementMaker(namespace=RESULT_NS, nsmap={None: RESULT_NS})
         refusal_code = case.events[-1].code if not approved else None
+        place = await self.queue_place(row.id) if approved else None
+        queue = [] if place is None else [E.queueNumber(str(place["queueNumber"])), E.area(place["area"])]
         document = E.document(
             E.kind("result" if approved else "refusal"),
             E.registrationNumber(row.id),
@@ -423,6 +664,7 @@ class RegionalWorkstation:
             E.decision(
                 service.result.kk if approved else f"{service.refusal_result.kk if service.refusal_result else ''}"
             ),
+            *queue,
             *(
                 []
                 if approved
