@@ -21,6 +21,7 @@ import json
 import logging
 import random
 import uuid
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -35,14 +36,16 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from egovsim import xmldsig
-from egovsim.catalog.forms import APPLICATION_NS, RESULT_NS, document_defects, intake_form
+from egovsim.catalog.forms import APPLICATION_NS, RESULT_NS, document_defects, document_names, intake_form
 from egovsim.catalog.models import Service
 from egovsim.clock import from_us, to_us
+from egovsim.condition2 import EdsVerifier
 from egovsim.errors import CodedError
 from egovsim.kernel import Kernel
+from egovsim.pki import Subject
 from gateway import office, soap, workflow
 from gateway.async_channel import AsyncChannel
-from gateway.channel import fault_envelope
+from gateway.channel import fault_envelope, relying_party
 from gateway.keys import GatewayKeys
 from gateway.providers import Employee, Provider, Providers, load_providers
 from gateway.queue import AREA_FIELD, CHILD_FIELD, QueueEntry, QueueRegister, area_defects, keeps_queue, receipt_step
@@ -111,6 +114,7 @@ class RegionalWorkstation:
         self.providers: Providers = load_providers(kernel.services)
         self._signers: dict[str, tuple[rsa.RSAPrivateKey, x509.Certificate]] = {}
         self._soon: set[asyncio.Task[None]] = set()
+        self._verifier: EdsVerifier | None = None
 
     # -- routes of the catalogue --------------------------------------------------------------
     def routes(self) -> list[Route]:
@@ -182,7 +186,8 @@ class RegionalWorkstation:
         trace_id = (data.findtext("requestNumber") or "").strip()[:64] or case_id
         fields = application_fields(data)
         queued = keeps_queue(service)
-        defects = self._document_defects(service, channel, data) + (area_defects(fields) if queued else [])
+        defects = (await self._package_defects(channel, data) + self._document_defects(service, channel, data)
+                   + (area_defects(fields) if queued else []))  # fmt: skip
         if defects:
             workflow.refuse_documents(case, received, defects)
         # the events of the registration are traced below, once the row is stored: counted here, so
@@ -239,6 +244,8 @@ class RegionalWorkstation:
         """At shutdown: let the cases advanced right after registration finish their pass."""
         if self._soon:
             await asyncio.wait(list(self._soon), timeout=5)
+        if self._verifier is not None:
+            await self._verifier.aclose()
 
     async def _advance_quietly(self, case_id: str) -> None:
         try:
@@ -247,6 +254,26 @@ class RegionalWorkstation:
             log.exception("advancing %s right after registration failed; the loop retries", case_id)
         finally:
             self._soon.discard(asyncio.current_task())  # type: ignore[arg-type]
+
+    async def _package_defects(self, channel: str, data: etree._Element) -> list[str]:
+        """2-шарт of the ХҚО chain on the package's EDS: the application signed by an employee of the
+        State Corporation (its BIN in the certificate), valid on the simulated clock, not revoked."""
+        if channel != "hqo":
+            return []
+        application = data.find(APPLICATION)
+        if application is None:
+            return ["the package carries no application"]
+        standalone = deepcopy(application)  # as the operator signed it: a document of its own
+        etree.cleanup_namespaces(standalone)
+        if self._verifier is None:
+            self._verifier = relying_party(self.kernel)
+        centre = self.providers.state_corporation.bin
+        verdict, _ = await self._verifier.check_xml(etree.tostring(standalone), bin=centre)
+        if not verdict.valid:
+            return [f"the package's EDS is not confirmed: {verdict.code} {verdict.detail or ''}"]
+        if verdict.certificate is None or Subject.of(verdict.certificate.subject).iin is None:
+            return ["the package's EDS is not confirmed: signed by a system certificate, not by an operator"]
+        return []
 
     def _document_defects(self, service: Service, channel: str, data: etree._Element) -> list[str]:
         """3-шарт (2-шарт of the ХҚО chain) on the attached documents of a portal request or of a
@@ -443,7 +470,8 @@ class RegionalWorkstation:
         await self.kernel.trace.record(number, "office", office.INTAKE_STEP, "refused", code=office.INCOMPLETE,
                                        service_id=intake.service.id, message_ref=f"rshep:receipt:{number}",
                                        detail={"missing": missing, "by": clerk.id})  # fmt: skip
-        error = CodedError(office.INCOMPLETE, f"missing documents: {missing}", missing=missing)
+        error = CodedError(office.INCOMPLETE, f"missing documents: {missing}",
+                           missing=document_names(intake.form, intake.missing))  # fmt: skip
         error.extra = {"receipt": await self.receipt(number), "missingDocuments": facts["missing"]}
         raise error
 
@@ -495,7 +523,8 @@ class RegionalWorkstation:
             raise CodedError("RECEIPT_NOT_FOUND", f"the office gave no receipt {number[:40]!r}")
         entry = self.kernel.refusals.get(row.code)
         facts = json.loads(row.facts_json)
-        params = {"missing": ", ".join(m["id"] for m in facts.get("missing", []))}
+        missing = facts.get("missing", [])
+        params = {"missing": {lang: ", ".join(m["name"][lang] for m in missing) for lang in ("kk", "ru", "en")}}
         return {
             "number": row.number, "kind": row.kind, "code": row.code, "caseId": row.case_id,
             "serviceId": row.service_id, "providerId": row.provider_id, "applicantIin": row.applicant_iin,

@@ -30,6 +30,7 @@ import logging
 import secrets
 import uuid
 import zlib
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,7 +43,14 @@ from sqlalchemy.exc import IntegrityError
 
 from egovsim import xmldsig
 from egovsim.calendar import STATE_CORPORATION_HOURS, to_almaty
-from egovsim.catalog.forms import APPLICATION_NS, RESULT_NS, ApplicationForm, intake_form, missing_documents
+from egovsim.catalog.forms import (
+    APPLICATION_NS,
+    RESULT_NS,
+    ApplicationForm,
+    document_names,
+    intake_form,
+    missing_documents,
+)
 from egovsim.catalog.models import Service
 from egovsim.clock import from_us, to_us
 from egovsim.errors import CodedError
@@ -300,7 +308,8 @@ class HqoDesk:
             raise CodedError("HQO_FORM_INVALID", "; ".join(problems), problems="; ".join(problems))
         ticket = await self._ticket(str(body.get("ticket") or ""), operator)
         number = f"HQO-{to_almaty(self.kernel.clock.now()):%y%m%d}-{secrets.token_hex(4).upper()}"
-        data: dict[str, Any] = {"centre": operator.centre, "fields": {k: str(v) for k, v in fields.items()},
+        data: dict[str, Any] = {"centre": operator.centre, "serviceId": service.id,
+                                "fields": {k: str(v) for k, v in fields.items()},
                                 "documents": list(dict.fromkeys(handed)), "lang": str(body.get("lang") or "ru")[:2],
                                 "consent": True}  # fmt: skip
         data["scans"] = self._scans(form, data["documents"], scans, number, operator)
@@ -339,15 +348,19 @@ class HqoDesk:
              "outcome": outcome, "code": c, "service_id": service.id, "detail": d or None}
             for step, outcome, c, d in trace])  # fmt: skip
         if code is not None:
-            exc = CodedError(code, detail or f"missing: {', '.join(missing)}", **self._params(code, data, form))
+            exc = CodedError(code, detail or f"missing: {', '.join(missing)}", **self._params(code, data))
             exc.extra.update(number=number, status=status, traceId=number)
             raise exc
         return await self.describe(operator, number)
 
-    def _params(self, code: str, data: dict[str, Any], form: ApplicationForm) -> dict[str, Any]:
+    def _params(self, code: str, data: dict[str, Any], result_xml: str | None = None) -> dict[str, Any]:
+        """What fills the refusal's texts: the missing documents by name in each language, the
+        registry's name, the provider's ground."""
         if code == "PACKAGE_INCOMPLETE":
-            names = [form.document(d).name.ru for d in data["missing"] if form.document(d)]  # type: ignore[union-attr]
-            return {"missing": ", ".join(names)}
+            _, form = self.service(data["serviceId"])
+            return {"missing": document_names(form, data["missing"])}
+        if result_xml is not None:
+            return {"ground": etree.fromstring(result_xml.encode()).findtext(f"{{{RESULT_NS}}}ground") or ""}
         return dict((data.get("refusal") or {}).get("params") or {})
 
     def _problems(self, form: ApplicationForm, applicant: str, representative: str | None, fields: Any,
@@ -531,7 +544,10 @@ class HqoDesk:
             if approved
             else (document.findtext(f"{{{RESULT_NS}}}refusalCode") or "REASONED_REFUSAL")
         )
-        xml = etree.tostring(document, encoding="unicode")
+        # as a standalone document, the way it was signed: without the envelope's namespaces
+        standalone = deepcopy(document)
+        etree.cleanup_namespaces(standalone)
+        xml = etree.tostring(standalone, encoding="unicode")
         async with self.kernel.db.engine.begin() as conn:
             done = await conn.execute(
                 update(hqo_applications)
@@ -618,7 +634,7 @@ class HqoDesk:
         refusal = None
         if row.refusal_code:
             entry = self.kernel.refusals.get(row.refusal_code)
-            params = {"missing": ", ".join(data.get("missing", []))} | ((data.get("refusal") or {}).get("params") or {})
+            params = self._params(row.refusal_code, data | {"serviceId": row.service_id}, row.result_xml)
             refusal = {"code": row.refusal_code, "step": entry.step if entry else None,
                        "messages": entry.messages(params) if entry else {},
                        "detail": (data.get("refusal") or {}).get("detail")}  # fmt: skip

@@ -135,4 +135,6 @@ def hqo_router(kernel: Kernel) -> list[APIRouter]:
         status, envelope = await desk.receive(await request.body())
         return Response(envelope, status_code=status, media_type=SOAP_TYPE)
 
-    return [api, shep]
+    from portal.hqo_pages import hqo_pages  # here: that module imports this one
+
+    return [api, shep, hqo_pages(kernel)]

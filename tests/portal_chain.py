@@ -149,7 +149,7 @@ async def instant_autopilot(http: httpx.AsyncClient, service_id: str, **policy: 
     assert r.status_code == 200, r.text
 
 
-def assert_texts(body: dict, code: str, **params: str) -> None:
+def assert_texts(body: dict, code: str, **params: object) -> None:
     """The problem (or cabinet refusal) carries the code and its catalogue texts in kk, ru, en."""
     entry = REFUSALS.get(code)
     assert entry is not None

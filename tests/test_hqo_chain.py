@@ -196,8 +196,10 @@ async def test_incomplete_package_is_refused_with_the_missing_documents(op: Oper
     r = await op.apply(SEMEY, PEOPLE["bolat"], PEOPLE["aigul"], documents=["identity_document"])
     assert r.status_code == 422, r.text
     problem = r.json()
-    missing = "Документ, подтверждающий проживание в зоне, Реквизиты банковского счёта"
-    assert_texts(problem, "PACKAGE_INCOMPLETE", missing=missing)
+    missing = {"kk": "Аймақта тұрғанын растайтын құжат, Банк шотының деректемелері",
+               "ru": "Документ, подтверждающий проживание в зоне, Реквизиты банковского счёта",
+               "en": "Document confirming residence in the zone, Bank account details"}  # fmt: skip
+    assert_texts(problem, "PACKAGE_INCOMPLETE", missing=missing)  # the names, each in its language
     trace = await steps(op.http, problem["number"])
     assert trace[-1] == ("intake:pre", "refused", "PACKAGE_INCOMPLETE")
     assert all(step != "hqo:3-процесс" for step, _, _ in trace)  # no registry was asked

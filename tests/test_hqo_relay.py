@@ -23,8 +23,9 @@ from egovsim.app import RunningSimulator
 from egovsim.pki import Subject
 from gateway import soap
 from tests.conftest import ADMIN
+from tests.nca_helpers import issue
 from tests.test_gateway_async import PASSWORD, call, message
-from tests.test_gateway_sync import system
+from tests.test_gateway_sync import Party, system
 from tests.test_gateway_workstation import advance, freeze, until_closed
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -54,34 +55,44 @@ async def world(nca: RunningSimulator) -> AsyncIterator[dict[str, Any]]:
     async with nca.client() as http:
         window = {"not_before": "2026-01-01T00:00:00+05:00", "not_after": "2029-12-31T00:00:00+05:00"}
         centre = await system(http, "051240007898", "HQOTEST", **window)
+        # the operator who signs the packages: an employee of the State Corporation (2-шарт checks it)
+        employee = {"profile": "employee", "kind": "sign", "bin": "051240007898", "iin": "910412407777",
+                    "surname": "ОПЕРАТОРОВА", "name": "ТЕСТ", "organization": "НАО ГК (ТЕСТ)"}  # fmt: skip
+        operator = Party(await issue(http, **employee, **window))
         body = {"senderId": SENDER, "password": PASSWORD, "certificate": centre.pem}
         assert (await http.post("/shep/api/senders", json=body, headers=ADMIN)).status_code == 201
         for _ in range(100):  # the gateway adds the catalogue's routes when it starts
             if (await http.get(f"/shep/api/routes/RSHEP_{DUPLICATE}", headers=ADMIN)).status_code == 200:
                 break
             await asyncio.sleep(0.05)
-        yield {"http": http, "centre": centre}
+        yield {"http": http, "centre": centre, "operator": operator}
 
 
-def package(service: str, number: str, fields: dict[str, str]) -> str:
-    """The ``data`` the ХҚО sends: the operator-signed application is stood in for by its content."""
+def package(service: str, number: str, fields: dict[str, str], signer: Party | None) -> str:
+    """The ``data`` the ХҚО sends: the application, signed by the operator (``None``: unsigned)."""
     ns = "urn:egovsim:portal:application"
     digest = hashlib.sha256(PDF).hexdigest()
     content = base64.b64encode(PDF).decode()
     values = "".join(f'<field id="{k}">{v}</field>' for k, v in fields.items())
     documents = "".join(f'<document id="{d}" sha256="{digest}">{content}</document>' for d in DOCUMENTS[service])
+    application = (f'<application xmlns="{ns}"><requestNumber>{number}</requestNumber><fields>{values}</fields>'
+                   f"<documents>{documents}</documents></application>").encode()  # fmt: skip
+    if signer is not None:
+        signed = xmldsig.sign_enveloped(application, signer.key, signer.cert)
+        application = etree.tostring(etree.fromstring(signed))  # without its XML declaration
     return (
         f"<data><channel>hqo</channel><requestNumber>{number}</requestNumber><iin>880401303125</iin>"
-        f'<application xmlns="{ns}"><requestNumber>{number}</requestNumber><fields>{values}</fields>'
-        f"<documents>{documents}</documents></application></data>"
+        f"{application.decode()}</data>"
     )
 
 
-async def from_the_centre(world: dict[str, Any], service: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+async def from_the_centre(
+    world: dict[str, Any], service: str, fields: dict[str, str] | None = None, *, signer: str | None = "operator"
+) -> dict[str, Any]:
     """The ХҚО sends a package; the case once the workstation registered it."""
     http = world["http"]
     number = f"HQO-TEST-{next(_numbers):04d}"
-    data = package(service, number, FIELDS[service] if fields is None else fields)
+    data = package(service, number, FIELDS[service] if fields is None else fields, world.get(signer or ""))
     body = message(world["centre"], SENDER, message_id=number, service_id=f"RSHEP_{service}", data=data)
     status, root = await call(http, body)
     assert status == 200, etree.tostring(root)
@@ -211,3 +222,14 @@ async def test_a_visitation_permit_from_the_state_corporation_ends_where_the_res
     assert case["status"] == "approved"
     issue = await http.post(f"/rshep/api/cases/{case['id']}/issue", headers=ADMIN)
     assert (issue.status_code, issue.json()["code"]) == (409, "CASE_NOT_AT_OFFICE")
+
+
+@pytest.mark.parametrize("signer", [None, "centre"], ids=["unsigned", "signed-by-a-system-certificate"])
+async def test_a_package_without_the_operators_eds_is_refused_at_2_shart(
+    world: dict[str, Any], signer: str | None
+) -> None:
+    """ЭҮАШ АЖО takes a ХҚО package only signed by an employee of the State Corporation."""
+    case = await from_the_centre(world, DUPLICATE, signer=signer)
+    closed = await until_closed(world["http"], case["id"])
+    assert closed["status"] == "refused", closed
+    assert "the package's EDS is not confirmed" in closed["refusalGround"], closed

@@ -76,14 +76,16 @@ async def test_an_incomplete_package_is_refused_at_intake_with_a_receipt_naming_
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
     problem = r.json()
     assert (problem["code"], problem["step"], problem["kind"]) == ("PACKAGE_INCOMPLETE", "intake:pre", "refusal")
-    missing = "court_decision_deprivation, police_character_reference"
+    # the missing documents by name, each text in its own language
     assert problem["messages"] == {
         "kk": "Құжаттар топтамасы толық ұсынылмағандықтан құжаттарды қабылдаудан бас тартылды; бас тарту туралы "
-        f"қолхат берілді. Жетіспейтін құжаттар - {missing}.",
+        "қолхат берілді. Жетіспейтін құжаттар - Ата-ана құқығынан айыру туралы сот шешімі, Ішкі істер органының "
+        "мінездемесі.",
         "ru": "Отказано в приеме документов в связи с неполнотой пакета документов; выдана расписка об отказе. "
-        f"Отсутствующие документы — {missing}.",
+        "Отсутствующие документы — Решение суда о лишении родительских прав, Характеристика органа внутренних дел.",
         "en": "The documents are not accepted because the package is incomplete; a receipt of refusal has been "
-        f"issued. Missing documents - {missing}.",
+        "issued. Missing documents - Court decision on deprivation of parental rights, Character reference from "
+        "the internal affairs body.",
     }
     assert problem["message"] == problem["messages"]["ru"]
     assert [d["name"]["ru"] for d in problem["missingDocuments"]] == [

@@ -131,6 +131,14 @@ def missing_documents(form: ApplicationForm, handed_in: set[str]) -> list[str]:
     return [d.id for d in form.documents if d.required and d.id not in handed_in]
 
 
+def document_names(form: ApplicationForm | None, ids: list[str]) -> dict[str, str]:
+    """The documents' names, listed in each language (a per-language refusal parameter: the
+    ``{missing}`` of ``PACKAGE_INCOMPLETE``); an id the form does not know stands for itself."""
+    specs = [form.document(i) if form else None for i in ids]
+    return {lang: ", ".join(spec.name.get(lang) if spec else i for i, spec in zip(ids, specs, strict=True))
+            for lang in ("kk", "ru", "en")}  # fmt: skip
+
+
 def document_defects(form: ApplicationForm, documents: list[tuple[str, str, str]]) -> list[str]:
     """3-шарт on the attachments: (document id, declared sha256 hex, base64 content) each.
     A required document missing, an unknown one, or content not matching its digest is a defect."""

@@ -27,8 +27,11 @@ class RefusalEntry(Strict):
     seed: SeedRef | None = None
 
     def message(self, lang: str, params: dict[str, object] | None = None) -> str:
+        """The text in ``lang`` with its placeholders filled; a parameter given as a mapping of
+        languages (``{"kk": …, "ru": …, "en": …}``) fills each text in its own language."""
         text = self.texts.get(lang)
         if params:
+            params = {k: (v.get(lang, v.get("en", "")) if isinstance(v, dict) else v) for k, v in params.items()}
             try:
                 return text.format(**params)
             except (KeyError, IndexError, ValueError):
