@@ -347,6 +347,35 @@ def catalog_show(
             console.print(table)
 
 
+@app.command("diagram")
+def diagram(
+    service_id: Annotated[str, typer.Argument(metavar="SERVICE")],
+    kind: Annotated[str, typer.Option("--kind", help="interaction or business")] = "interaction",
+    fmt: Annotated[str, typer.Option("--format", help="svg, mermaid or bpmn")] = "svg",
+    lang: Lang = "kk",
+    chain: Annotated[str | None, typer.Option("--chain", help="portal, hqo or office [default: the first]")] = None,
+    route: Annotated[str | None, typer.Option("--route", help="a route id [default: the first]")] = None,
+    out: Annotated[Path | None, typer.Option("-o", "--output", help="file to write [default: stdout]")] = None,
+) -> None:
+    """Draw a service's interaction or business-process diagram from the catalogue (no server needed)."""
+    from egovsim.diagrams import render
+    from egovsim.errors import CodedError
+
+    _check_lang(lang)
+    service = _catalog(make_settings()).get(service_id)
+    if service is None:
+        fail(f"SERVICE_NOT_FOUND: no service {service_id!r}; `egovsim catalog list` shows the ids")
+    try:
+        text = render(service, kind, fmt, lang, chain=chain, route=route)
+    except CodedError as exc:
+        fail(f"{exc.code}: {exc.detail}", 2)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    err.print(f"wrote {out} ({len(text.encode('utf-8'))} bytes)")
+
+
 # -- clock ---------------------------------------------------------------------------------------
 UrlOpt = Annotated[str | None, typer.Option("--url", help="egovsim to talk to [default: the local one]")]
 TokenOpt = Annotated[

@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from egovsim.calendar import SCHEDULES, UNITS
 from egovsim.catalog.models import Service
 from egovsim.clock import Advance, parse_advance, parse_instant
 from egovsim.components import Component
+from egovsim.diagrams import MEDIA_TYPES, render
+from egovsim.diagrams.pages import router as diagram_pages
 from egovsim.errors import CodedError
 from egovsim.kernel import Kernel, get_kernel
+from egovsim.problems import request_lang
 
 
 def service_summary(s: Service) -> dict[str, Any]:
@@ -74,6 +77,27 @@ def routers(kernel: Kernel) -> list[APIRouter]:
         if service is None:
             raise CodedError("SERVICE_NOT_FOUND", f"no service with id {service_id!r}", service_id=service_id)
         return service.model_dump(mode="json")
+
+    @api.get(
+        "/services/{service_id}/diagrams/{kind}",
+        summary="a service's interaction or business-process diagram as SVG, Mermaid or BPMN 2.0",
+        response_class=Response,
+    )
+    async def get_diagram(
+        request: Request,
+        service_id: str,
+        kind: str,
+        format: str = Query("svg", description="svg, mermaid or bpmn"),
+        chain: str | None = Query(None, description="interaction: portal, hqo or office [default: the first]"),
+        route: str | None = Query(None, description="business: a route id [default: the first]"),
+        k: Kernel = Depends(get_kernel),
+    ) -> Response:
+        service = k.services.get(service_id)
+        if service is None:
+            raise CodedError("SERVICE_NOT_FOUND", f"no service with id {service_id!r}", service_id=service_id)
+        lang = request.query_params.get("lang") or request_lang(request)
+        text = render(service, kind, format, lang, chain=chain, route=route)
+        return Response(text, media_type=MEDIA_TYPES[format], headers={"Content-Language": lang})
 
     @api.get("/refusals", summary="the refusal catalogue")
     async def list_refusals(k: Kernel = Depends(get_kernel)) -> dict[str, Any]:
@@ -176,7 +200,7 @@ def routers(kernel: Kernel) -> list[APIRouter]:
             "simulated_duration_seconds": (last - first) / timedelta(seconds=1),
         }
 
-    return [api]
+    return [api, diagram_pages()]
 
 
 COMPONENT = Component(
