@@ -194,6 +194,7 @@ SENT_OK = P("Пакет оператордың ЭЦҚ-сымен қол қойы
 PAPERS = P("Қағаздар", "Бумаги", "Papers")
 TRACE = P("Қадамдар (трассировка)", "Шаги (трассировка)", "Steps (trace)")
 TRACE_JSON = P("Трассировка (JSON)", "Трассировка (JSON)", "The trace (JSON)")
+LIVE_DIAGRAM = P("Процесс диаграммасында", "На диаграмме процесса", "On the process diagram")
 STEP = P("Қадам", "Шаг", "Step")
 OUTCOME = P("Нәтиже", "Итог", "Outcome")
 CODE = P("Код", "Код", "Code")
@@ -690,9 +691,11 @@ def trace_section(lang: str, number: str, trace: list[dict[str, Any]]) -> str:
         for e in trace
     )
     link = f"/api/catalog/traces/{quote(number, safe='')}"
+    live = f"/inspector/diagrams/live/{quote(number, safe='')}?lang={lang}"
     return (
         f'<section aria-labelledby="trace"><h2 id="trace">{TRACE(lang)}</h2>'
-        f'<p class="no-print"><a href="{html.escape(link)}" id="trace-link">{TRACE_JSON(lang)}</a></p>'
+        f'<p class="no-print"><a href="{html.escape(link)}" id="trace-link">{TRACE_JSON(lang)}</a> · '
+        f'<a href="{html.escape(live)}" id="diagram-link">{LIVE_DIAGRAM(lang)}</a></p>'
         f"<table><thead><tr><th>{STEP(lang)}</th><th>{OUTCOME(lang)}</th><th>{CODE(lang)}</th><th>{TIME(lang)}"
         f"</th></tr></thead><tbody>{cells}</tbody></table></section>"
     )

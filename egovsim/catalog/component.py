@@ -13,6 +13,7 @@ from egovsim.catalog.models import Service
 from egovsim.clock import Advance, parse_advance, parse_instant
 from egovsim.components import Component
 from egovsim.diagrams import MEDIA_TYPES, render
+from egovsim.diagrams.live import lit
 from egovsim.diagrams.pages import router as diagram_pages
 from egovsim.errors import CodedError
 from egovsim.kernel import Kernel, get_kernel
@@ -199,6 +200,22 @@ def routers(kernel: Kernel) -> list[APIRouter]:
             "events": [e.as_json() for e in events],
             "simulated_duration_seconds": (last - first) / timedelta(seconds=1),
         }
+
+    @api.get("/traces/{request_id}/diagram", response_class=Response,
+             summary="the diagram of a request, its steps coloured by the trace")  # fmt: skip
+    async def trace_diagram(
+        request: Request,
+        request_id: str,
+        kind: str = Query("interaction", description="interaction or business"),
+        format: str = Query("svg", description="svg, mermaid or bpmn"),
+        k: Kernel = Depends(get_kernel),
+    ) -> Response:
+        events = await k.trace.events(request_id[:64])
+        if not events:
+            raise CodedError("TRACE_NOT_FOUND", f"no events for {request_id!r}", request_id=request_id[:64])
+        lang = request.query_params.get("lang") or request_lang(request)
+        text = lit(k.services, request_id[:64], events, kind).render(format, lang)
+        return Response(text, media_type=MEDIA_TYPES[format], headers={"Content-Language": lang})
 
     return [api, diagram_pages()]
 

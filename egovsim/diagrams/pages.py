@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from egovsim.catalog.models import Service
 from egovsim.diagrams import FORMATS, KINDS, LANGS, render, variants
+from egovsim.diagrams.live import lit
 from egovsim.diagrams.words import word
 from egovsim.errors import CodedError
 from egovsim.kernel import Kernel, get_kernel
@@ -29,6 +30,13 @@ INTRO = Phrase(
 )
 ALL = Phrase("Барлық қызметтер", "Все услуги", "All services")
 SHOWN = Phrase("Көрсетілген", "Показана", "Shown")
+TRACE = Phrase("Трассировка (JSON)", "Трассировка (JSON)", "Trace (JSON)")
+MOVING = Phrase(
+    "Сұраныс жолда: бет әр 2 секунд сайын жаңарады.",
+    "Запрос в пути: страница обновляется каждые 2 секунды.",
+    "The request is moving: the page refreshes every 2 seconds.",
+)
+CLOSED = Phrase("Сұраныс аяқталды.", "Запрос завершён.", "The request has ended.")
 
 
 def api_href(service_id: str, kind: str, fmt: str, lang: str, variant: str) -> str:
@@ -71,9 +79,10 @@ def _key(kind: str) -> str:
     return "chain" if kind == "interaction" else "route"
 
 
-def _page(lang: str, title: str, body: str) -> str:
+def _page(lang: str, title: str, body: str, refresh: int | None = None) -> str:
+    again = f'<meta http-equiv="refresh" content="{refresh}">\n' if refresh else ""
     return (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n{again}'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)} · egovsim</title>\n<style>{CSS}"
         "main { max-width: none; } .svg-frame { overflow-x: auto; border: 1px solid #d5dce4; }"
@@ -125,5 +134,27 @@ def router() -> APIRouter:
             f'<h2>{SHOWN(lang)}</h2><div class="svg-frame">{svg.split("?>", 1)[1]}</div>'
         )
         return html_page(request, _page(lang, f"{service.number}. {service.titles.get(lang)}", body))
+
+    @pages.get("/live/{request_id}", summary="a request's diagram coloured by its trace, refreshed while it moves")
+    async def live(
+        request: Request, request_id: str, kind: str = Query("interaction"), k: Kernel = Depends(get_kernel)
+    ) -> HTMLResponse:
+        lang = page_lang(request)
+        events = await k.trace.events(request_id[:64])
+        if not events:
+            raise CodedError("TRACE_NOT_FOUND", f"no events for {request_id[:64]!r}", request_id=request_id[:64])
+        diagram = lit(k.services, request_id[:64], events, kind)
+        svg = diagram.render("svg", lang)
+        path = f"{PREFIX}/live/{html.escape(request_id[:64])}"
+        other = "business" if kind == "interaction" else "interaction"
+        body = (
+            f"{_langs(path, {'kind': kind})}<p>{html.escape(diagram.service.titles.get(lang))} · "
+            f'<a href="{path}?{urlencode({"kind": other, "lang": lang})}">{html.escape(word(other)(lang))}</a> · '
+            f'<a href="/api/catalog/traces/{html.escape(request_id[:64])}">{TRACE(lang)}</a></p>'
+            f'<p role="status">{(CLOSED if diagram.closed else MOVING)(lang)}</p>'
+            f'<div class="svg-frame">{svg.split("?>", 1)[1]}</div>'
+        )
+        title = f"{request_id[:64]}: {word(kind)(lang)}"
+        return html_page(request, _page(lang, title, body, refresh=None if diagram.closed else 2))
 
     return pages
