@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import json
 import logging
-from copy import deepcopy
 from typing import Any
 
-from lxml import etree
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cabinet.tables import contacts, notifications, outbox, requests, system_keys
 from egovsim import xmldsig
-from egovsim.catalog.forms import RESULT_NS
+from egovsim.catalog.forms import read_result, result_decision
 from egovsim.catalog.models import Service
 from egovsim.clock import from_us, to_us
 from egovsim.errors import CodedError
@@ -38,8 +36,8 @@ from egovsim.pki import Subject
 from egovsim.system_keys import SystemIdentity, SystemKeys
 from egovsim.trace import TraceEvent
 from gateway import soap
-from gateway.channel import fault_envelope, relying_party
-from gateway.keys import GATEWAY_BIN
+from gateway.channel import relying_party
+from gateway.participant import Participant, answer_document, provider_answer, take_push
 
 log = logging.getLogger("egovsim.cabinet")
 
@@ -65,6 +63,7 @@ class Cabinet:
         self.kernel = kernel
         self.keys = SystemKeys(kernel, system_keys, IDENTITY)
         self.verifier = relying_party(kernel)
+        self.participant = Participant(kernel, self.verifier, self.keys, "жеке кабинет", "CAB")
 
     @classmethod
     def of(cls, kernel: Kernel) -> Cabinet:
@@ -109,62 +108,26 @@ class Cabinet:
     # -- from the gateway (IAsyncChannelClient.sendMessage) -----------------------------------
     async def receive(self, body: bytes) -> tuple[int, bytes]:
         """A push from the gateway: the provider's answer to one of the portal's requests."""
-        try:
-            root = xmldsig.parse_xml(body)
-            transport, _ = await self.verifier.check_xml(root, wsse=True, bin=GATEWAY_BIN, require_sign=False)
-            if not transport.valid:
-                raise CodedError("SCE006", f"the push is not the gateway's: {transport.code} {transport.detail}")
-            message = soap.read_push_message_request(root)
-            await self._answer(message)
-        except (xmldsig.XmlSignatureError, soap.SoapFormatError) as exc:
-            return 500, self._fault("SCE001", str(exc))
-        except CodedError as exc:
-            return 500, self._fault(exc.code if exc.code.startswith("SCE") else "SCE001", exc.detail or exc.code)
-        info = message.info
-        receipt = soap.AsyncSendMessageResponse(
-            f"CAB-{info.message_id or ''}"[:64], info.message_id or "", self.kernel.clock.now()
-        )
-        return 200, await self.keys.sign(soap.build_push_message_response(receipt))
-
-    def _fault(self, code: str, detail: str) -> bytes:
-        return fault_envelope(self.kernel, "sendMessage", code, detail, "жеке кабинет", channel="async-client")
+        return await take_push(self.participant, body, self._answer)
 
     async def _answer(self, message: soap.AsyncMessage) -> None:
-        if message.info.message_type is not soap.MessageType.RESPONSE:
-            return  # status notifications and the like: nothing for the citizen yet
-        document = message.data.find(f"{{{RESULT_NS}}}document")
-        if document is None:
-            raise CodedError("SCE001", "the answer carries no result e-document")
-        number = (document.findtext(f"{{{RESULT_NS}}}requestNumber") or "").strip()
+        document, number = answer_document(message)
         async with self.kernel.db.engine.connect() as conn:
             row = (await conn.execute(select(requests).where(requests.c.number == number))).first()
         if row is None:
             raise CodedError("SCE001", f"no request {number[:40]!r} in the cabinet")
-        applicant = document.findtext(f"{{{RESULT_NS}}}applicant/{{{RESULT_NS}}}iin")
-        provider_bin = document.findtext(f"{{{RESULT_NS}}}provider/{{{RESULT_NS}}}bin")
-        if applicant != row.iin:
-            raise CodedError("SCE001", "the result names another applicant")
-        verdict, verified = await self.verifier.check_xml(document, bin=provider_bin)
-        if not verdict.valid or verified is None:
-            raise CodedError("SCE016", f"the result's signature is not the provider's: {verdict.code} {verdict.detail}")
+        answer = await provider_answer(self.verifier, document, row.iin)
         if row.status in FINAL:
             return  # delivered again: the first delivery counts
-        kind = document.findtext(f"{{{RESULT_NS}}}kind")
-        approved = kind == "result"
-        code = (
-            "RESULT_IN_CABINET"
-            if approved
-            else (document.findtext(f"{{{RESULT_NS}}}refusalCode") or "REASONED_REFUSAL")
-        )
-        ground = document.findtext(f"{{{RESULT_NS}}}ground") or ""
-        # as a standalone document, the way it was signed (egovsim.xmldsig's module docstring)
-        xml = etree.tostring(deepcopy(document), encoding="unicode")
+        approved = answer.approved
+        code = answer.code or "RESULT_IN_CABINET"
+        ground = answer.ground
         now = to_us(self.kernel.clock.now())
         async with self.kernel.db.engine.begin() as conn:
             done = await conn.execute(
                 update(requests)
                 .where((requests.c.number == number) & (requests.c.result_xml.is_(None)))
-                .values(status="approved" if approved else "refused", result_xml=xml, closed_us=now,
+                .values(status="approved" if approved else "refused", result_xml=answer.xml, closed_us=now,
                         refusal_code=None if approved else code, detail=None if approved else ground)
             )  # fmt: skip
             if done.rowcount != 1:
@@ -351,27 +314,19 @@ class Cabinet:
         }
 
     def _result_facts(self, xml: str, service: Service | None, lang: str) -> dict[str, Any]:
-        doc = etree.fromstring(xml.encode("utf-8"))
-        ns = f"{{{RESULT_NS}}}"
-        signer = doc.find(f"{ns}signedBy")
-        approved = doc.findtext(f"{ns}kind") == "result"
-        decision = service.result.get(lang) if approved and service else doc.findtext(f"{ns}decision")
-        if not approved and service is not None and service.refusal_result is not None:
-            decision = service.refusal_result.get(lang)
+        facts = read_result(xml)
+        doc = {k: v or None for k, v in facts.items()}
         return {
-            "kind": doc.findtext(f"{ns}kind"),
-            "registrationNumber": doc.findtext(f"{ns}registrationNumber"),
-            "provider": {"name": doc.findtext(f"{ns}provider/{ns}name"), "bin": doc.findtext(f"{ns}provider/{ns}bin")},
-            "decision": decision,
-            "ground": doc.findtext(f"{ns}ground"),
+            "kind": doc["kind"],
+            "registrationNumber": doc["registrationNumber"],
+            "provider": {"name": doc["provider/name"], "bin": doc["provider/bin"]},
+            "decision": result_decision(service, facts, lang) or None,
+            "ground": doc["ground"],
             # the kindergarten queue: the place the queue register gave the request (seed 003, 7-процесс)
-            "queueNumber": doc.findtext(f"{ns}queueNumber"),
-            "area": doc.findtext(f"{ns}area"),
-            "date": doc.findtext(f"{ns}date"),
-            "signedBy": {
-                "name": signer.findtext(f"{ns}name") if signer is not None else None,
-                "iin": signer.findtext(f"{ns}iin") if signer is not None else None,
-            },
+            "queueNumber": doc["queueNumber"],
+            "area": doc["area"],
+            "date": doc["date"],
+            "signedBy": {"name": doc["signedBy/name"], "iin": doc["signedBy/iin"]},
         }
 
     async def result_xml(self, iin: str, number: str) -> str:

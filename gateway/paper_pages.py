@@ -20,9 +20,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
-from lxml import etree
 
-from egovsim.catalog.forms import RESULT_NS
+from egovsim.catalog.forms import read_result, result_decision
 from egovsim.catalog.models import Service
 from egovsim.errors import CodedError
 from egovsim.kernel import Kernel
@@ -122,30 +121,24 @@ def receipt_body(receipt: Mapping[str, Any], lang: str) -> tuple[str, str]:
 
 def result_body(case: Mapping[str, Any], xml: str, service: Service | None, lang: str) -> tuple[str, str]:
     """(title, body) of a signed result e-document or reasoned refusal, made readable."""
-    ns = f"{{{RESULT_NS}}}"
-    doc = etree.fromstring(xml.encode("utf-8"))
-    approved = doc.findtext(f"{ns}kind") == "result"
-    decision = doc.findtext(f"{ns}decision")
-    if service is not None:
-        decision = service.result.get(lang) if approved else (service.refusal_result or service.result).get(lang)
+    doc = read_result(xml)
+    approved = doc["kind"] == "result"
     rows = [
-        (REGISTRATION(lang), escape_or_dash(doc.findtext(f"{ns}registrationNumber"))),
-        (DATE(lang), html.escape(local_time(doc.findtext(f"{ns}date") or case["closedAt"]))),
-        (PROVIDER(lang), f"{escape_or_dash(doc.findtext(f'{ns}provider/{ns}name'))} · "
-                         f"{escape_or_dash(doc.findtext(f'{ns}provider/{ns}bin'))}"),
+        (REGISTRATION(lang), escape_or_dash(doc["registrationNumber"])),
+        (DATE(lang), html.escape(local_time(doc["date"] or case["closedAt"]))),
+        (PROVIDER(lang), f"{escape_or_dash(doc['provider/name'])} · {escape_or_dash(doc['provider/bin'])}"),
         (SERVICE(lang), html.escape(service.titles.get(lang)) if service else escape_or_dash(None)),
-        (APPLICANT(lang), escape_or_dash(doc.findtext(f"{ns}applicant/{ns}iin"))),
-        (DECISION(lang), escape_or_dash(decision)),
+        (APPLICANT(lang), escape_or_dash(doc["applicant/iin"])),
+        (DECISION(lang), escape_or_dash(result_decision(service, doc, lang))),
     ]  # fmt: skip
     if not approved:
-        rows.append((GROUND(lang), escape_or_dash(doc.findtext(f"{ns}ground"))))
-    if doc.findtext(f"{ns}queueNumber"):
+        rows.append((GROUND(lang), escape_or_dash(doc["ground"])))
+    if doc["queueNumber"]:
         rows += [
-            (QUEUE_NUMBER(lang), f'<strong id="queue-number">{html.escape(doc.findtext(f"{ns}queueNumber") or "")}'
-                                 "</strong>"),
-            (AREA_LABEL(lang), escape_or_dash(doc.findtext(f"{ns}area"))),
-        ]  # fmt: skip
-    rows.append((SIGNED_BY(lang), escape_or_dash(doc.findtext(f"{ns}signedBy/{ns}name"))))
+            (QUEUE_NUMBER(lang), f'<strong id="queue-number">{html.escape(doc["queueNumber"])}</strong>'),
+            (AREA_LABEL(lang), escape_or_dash(doc["area"])),
+        ]
+    rows.append((SIGNED_BY(lang), escape_or_dash(doc["signedBy/name"])))
     issued = case.get("issued")
     if issued:
         rows.append((ISSUED(lang), html.escape(local_time(issued["at"]))))

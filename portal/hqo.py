@@ -30,7 +30,6 @@ import logging
 import secrets
 import uuid
 import zlib
-from copy import deepcopy
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,7 +40,6 @@ from lxml import etree
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from egovsim import xmldsig
 from egovsim.calendar import STATE_CORPORATION_HOURS, to_almaty
 from egovsim.catalog.forms import (
     APPLICATION_NS,
@@ -59,8 +57,7 @@ from egovsim.kernel import Kernel
 from egovsim.personas import DEFAULT_PASSWORD, load_personas
 from egovsim.system_keys import SystemIdentity, SystemKeys
 from gateway import soap
-from gateway.channel import fault_envelope
-from gateway.keys import GATEWAY_BIN
+from gateway.participant import Participant, answer_document, provider_answer, take_push
 from portal.hqo_registries import DataCheck, RegistryChecks
 from portal.sessions import Session, Sessions
 from portal.shep import HQO_IDENTITY, HQO_INBOX, HQO_SENDER_ID, SEND_ERRORS, PortalSender
@@ -156,6 +153,7 @@ class HqoDesk:
         self.kernel = kernel
         self.sender = PortalSender(kernel, HQO_SENDER_ID, HQO_IDENTITY, HQO_INBOX, "ХҚО ЫАЖ АЖО (egovsim)")
         self.registries = RegistryChecks(self.sender)
+        self.participant = Participant(kernel, self.sender.verifier, self.sender.keys, "ХҚО ЫАЖ АЖО", "HQO")
         self.sessions = sessions
         self._signers: dict[str, SystemKeys] = {}
         self._seeded = False
@@ -501,53 +499,21 @@ class HqoDesk:
     # -- the answer (IAsyncChannelClient) and 8-процесс ----------------------------------------
     async def receive(self, body: bytes) -> tuple[int, bytes]:
         """A push from the gateway: the provider's answer to one of the centre's packages."""
-        try:
-            root = xmldsig.parse_xml(body)
-            transport, _ = await self.sender.verifier.check_xml(root, wsse=True, bin=GATEWAY_BIN, require_sign=False)
-            if not transport.valid:
-                raise CodedError("SCE006", f"the push is not the gateway's: {transport.code} {transport.detail}")
-            message = soap.read_push_message_request(root)
-            if message.info.message_type is soap.MessageType.RESPONSE:
-                await self._answer(message)
-        except (xmldsig.XmlSignatureError, soap.SoapFormatError) as exc:
-            return 500, self._fault("SCE001", str(exc))
-        except CodedError as exc:
-            return 500, self._fault(exc.code if exc.code.startswith("SCE") else "SCE001", exc.detail or exc.code)
-        info = message.info
-        receipt = soap.AsyncSendMessageResponse(f"HQO-{info.message_id or ''}"[:64], info.message_id or "",
-                                                self.kernel.clock.now())  # fmt: skip
-        return 200, await self.sender.keys.sign(soap.build_push_message_response(receipt))
-
-    def _fault(self, code: str, detail: str) -> bytes:
-        return fault_envelope(self.kernel, "sendMessage", code, detail, "ХҚО ЫАЖ АЖО", channel="async-client")
+        return await take_push(self.participant, body, self._answer)
 
     async def _answer(self, message: soap.AsyncMessage) -> None:
-        document = message.data.find(f"{{{RESULT_NS}}}document")
-        if document is None:
-            raise CodedError("SCE001", "the answer carries no result e-document")
-        number = (document.findtext(f"{{{RESULT_NS}}}requestNumber") or "").strip()[:32]
+        document, number = answer_document(message)
+        number = number[:32]
         async with self.kernel.db.engine.connect() as conn:
             row = (await conn.execute(select(hqo_applications).where(hqo_applications.c.number == number))).first()
         if row is None:
             raise CodedError("SCE001", f"no application {number!r} at the centre")
-        if document.findtext(f"{{{RESULT_NS}}}applicant/{{{RESULT_NS}}}iin") != row.applicant_iin:
-            raise CodedError("SCE001", "the result names another applicant")
-        provider_bin = document.findtext(f"{{{RESULT_NS}}}provider/{{{RESULT_NS}}}bin")
-        verdict, verified = await self.sender.verifier.check_xml(document, bin=provider_bin)
-        if not verdict.valid or verified is None:
-            raise CodedError("SCE016", f"the result's signature is not the provider's: {verdict.code} {verdict.detail}")
+        answer = await provider_answer(self.sender.verifier, document, row.applicant_iin)
         if row.result_xml is not None:
             return  # delivered again: the first delivery counts
-        approved = document.findtext(f"{{{RESULT_NS}}}kind") == "result"
-        code = (
-            "HQO_RESULT_ISSUED"
-            if approved
-            else (document.findtext(f"{{{RESULT_NS}}}refusalCode") or "REASONED_REFUSAL")
-        )
-        # as a standalone document, the way it was signed: without the envelope's namespaces
-        standalone = deepcopy(document)
-        etree.cleanup_namespaces(standalone)
-        xml = etree.tostring(standalone, encoding="unicode")
+        approved = answer.approved
+        code = answer.code or "HQO_RESULT_ISSUED"
+        xml = answer.xml
         async with self.kernel.db.engine.begin() as conn:
             done = await conn.execute(
                 update(hqo_applications)

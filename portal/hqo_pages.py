@@ -42,7 +42,7 @@ from lxml import etree
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from egovsim.catalog.forms import RESULT_NS, ApplicationForm
+from egovsim.catalog.forms import ApplicationForm, read_result, result_decision
 from egovsim.catalog.models import Form, Service
 from egovsim.errors import CodedError
 from egovsim.kernel import Kernel
@@ -341,29 +341,9 @@ def blank(value: str, caption: str, field: str = "") -> str:
     )
 
 
-RESULT_FIELDS = (
-    "kind", "registrationNumber", "requestNumber", "decision", "refusalCode", "ground", "queueNumber", "area",
-    "date", "provider/name", "provider/bin", "applicant/iin", "signedBy/name", "signedBy/iin",
-)  # fmt: skip
-
-
-def result_facts(xml: str) -> dict[str, str]:
-    """The provider's result e-document (RESULT_NS) as plain facts."""
-    doc = etree.fromstring(xml.encode("utf-8"))
-
-    def text(path: str) -> str:
-        return (doc.findtext("/".join(f"{{{RESULT_NS}}}{p}" for p in path.split("/"))) or "").strip()
-
-    return {k: text(k) for k in RESULT_FIELDS}
-
-
 def signed_document(xml: str) -> bytes:
-    """The result e-document as the provider signed it. The desk keeps it as it sat in the gateway's
-    push, with the envelope's namespace declarations in scope; the signature (inclusive c14n) does
-    not cover those, so they are dropped again (they are unused: nothing else changes)."""
-    document = etree.fromstring(xml.encode("utf-8"))
-    etree.cleanup_namespaces(document)
-    return etree.tostring(document, encoding="UTF-8", xml_declaration=True)
+    """The result e-document as the provider signed it (the desk keeps it standalone), declared."""
+    return etree.tostring(etree.fromstring(xml.encode("utf-8")), encoding="UTF-8", xml_declaration=True)
 
 
 # -- the shell ---------------------------------------------------------------------------------------
@@ -795,12 +775,10 @@ def notice_paper(facts: PaperFacts, refusal: Refusal | None) -> str:
 
 def result_paper(facts: PaperFacts, xml: str) -> tuple[str, str]:
     """(title, body) of the provider's signed result or reasoned refusal, made readable."""
-    lang, doc = facts.lang, result_facts(xml)
+    lang, doc = facts.lang, read_result(xml)
     approved = doc["kind"] == "result"
     service = facts.kernel.services.get(facts.described["serviceId"])
-    decision = doc["decision"]
-    if service is not None:
-        decision = service.result.get(lang) if approved else (service.refusal_result or service.result).get(lang)
+    decision = result_decision(service, doc, lang)
     pairs = [
         (REGISTRATION(lang), dash(doc["registrationNumber"])),
         (NUMBER(lang), dash(doc["requestNumber"])),
@@ -997,7 +975,7 @@ def hqo_pages(kernel: Kernel) -> APIRouter:
         """The described application, its form, its refusal as shown, and the provider's answer (XML)."""
         described = await desk.describe(duty.operator, number[:32])
         xml = (await desk.row(duty.operator, number[:32])).result_xml
-        ground = result_facts(xml)["ground"] if xml and described["status"] == "refused_by_provider" else None
+        ground = read_result(xml)["ground"] if xml and described["status"] == "refused_by_provider" else None
         try:
             form: ApplicationForm | None = desk.service(described["serviceId"])[1]
         except CodedError:  # the service left the ХҚО since: the record stays readable

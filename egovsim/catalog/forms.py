@@ -17,10 +17,11 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Literal
 
+from lxml import etree
 from pydantic import Field, ValidationError
 
 from egovsim.catalog.loader import ServiceCatalog, load_yaml
-from egovsim.catalog.models import FormField, Strict, Texts
+from egovsim.catalog.models import FormField, Service, Strict, Texts
 from egovsim.errors import CatalogError
 from egovsim.iin import is_valid_number
 
@@ -129,6 +130,33 @@ def intake_form(services: ServiceCatalog, service_id: str) -> ApplicationForm | 
 def missing_documents(form: ApplicationForm, handed_in: set[str]) -> list[str]:
     """The required documents of the form not among ``handed_in`` (ids), in the form's order."""
     return [d.id for d in form.documents if d.required and d.id not in handed_in]
+
+
+RESULT_FIELDS = (
+    "kind", "registrationNumber", "requestNumber", "decision", "refusalCode", "ground", "queueNumber", "area",
+    "date", "provider/name", "provider/bin", "applicant/iin", "signedBy/name", "signedBy/iin",
+)  # fmt: skip
+
+
+def read_result(xml: str) -> dict[str, str]:
+    """The provider's result e-document or reasoned refusal (``RESULT_NS``) as plain facts, keyed by
+    the elements' paths (:data:`RESULT_FIELDS`); an element it lacks is an empty string."""
+    doc = etree.fromstring(xml.encode("utf-8"))
+
+    def text(path: str) -> str:
+        return (doc.findtext("/".join(f"{{{RESULT_NS}}}{p}" for p in path.split("/"))) or "").strip()
+
+    return {k: text(k) for k in RESULT_FIELDS}
+
+
+def result_decision(service: Service | None, facts: dict[str, str], lang: str) -> str:
+    """The decision in ``lang``: the service's result, or its refusal result, as the catalogue words
+    them; the document's own (Kazakh) wording where the catalogue has none."""
+    if service is not None and facts["kind"] == "result":
+        return service.result.get(lang)
+    if service is not None and facts["kind"] != "result" and service.refusal_result is not None:
+        return service.refusal_result.get(lang)
+    return facts["decision"]
 
 
 def document_names(form: ApplicationForm | None, ids: list[str]) -> dict[str, str]:
