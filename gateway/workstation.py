@@ -16,7 +16,6 @@ replays it against the simulated clock; nothing derived is stored that could dis
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -28,7 +27,6 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -43,6 +41,7 @@ from egovsim.condition2 import EdsVerifier
 from egovsim.errors import CodedError
 from egovsim.kernel import Kernel
 from egovsim.pki import Subject
+from egovsim.system_keys import SystemIdentity, SystemKeys
 from gateway import office, soap, workflow
 from gateway.async_channel import AsyncChannel
 from gateway.channel import fault_envelope, relying_party
@@ -112,7 +111,7 @@ class RegionalWorkstation:
         self.keys = keys
         self.channel = channel
         self.providers: Providers = load_providers(kernel.services)
-        self._signers: dict[str, tuple[rsa.RSAPrivateKey, x509.Certificate]] = {}
+        self._signers: dict[str, SystemKeys] = {}
         self._soon: set[asyncio.Task[None]] = set()
         self._verifier: EdsVerifier | None = None
 
@@ -708,35 +707,12 @@ class RegionalWorkstation:
     async def signer(self, provider: Provider, employee: Employee) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
         """The employee's SIGN key, issued once by the НУЦ (profile employee of the provider's BIN)."""
         role = f"employee:{employee.id}"
-        if role in self._signers:
-            return self._signers[role]
-        async with self.kernel.db.engine.connect() as conn:
-            row = (await conn.execute(select(keys).where(keys.c.role == role))).first()
-        if row is None:
-            body = {
-                "profile": "employee", "kind": "sign", "iin": employee.iin, "bin": provider.bin,
-                "surname": employee.surname, "name": employee.name, "patronymic": employee.patronymic,
-                "organization": provider.names.ru, "label": f"rshep:{employee.id}",
-            }  # fmt: skip
-            async with self.kernel.client_for("signing", timeout=120) as http:
-                response = await http.post(
-                    "/nca/api/certificates", json=body, headers={"Authorization": f"Bearer {self.kernel.admin_token}"}
-                )
-            if response.status_code != 201:
-                raise CodedError("NCA_UNAVAILABLE", f"the НУЦ answered {response.status_code} for {employee.id}")
-            issued = response.json()
-            der = x509.load_pem_x509_certificate(issued["certificate"].encode()).public_bytes(
-                serialization.Encoding.DER
-            )
-            with contextlib.suppress(IntegrityError):  # another process issued one first: use that
-                async with self.kernel.db.engine.begin() as conn:
-                    await conn.execute(insert(keys).values(role=role, key_pem=issued["privateKey"], cert_der=der))
-            async with self.kernel.db.engine.connect() as conn:
-                row = (await conn.execute(select(keys).where(keys.c.role == role))).one()
-        key = serialization.load_pem_private_key(row.key_pem.encode(), None)
-        assert isinstance(key, rsa.RSAPrivateKey)
-        self._signers[role] = (key, x509.load_der_x509_certificate(row.cert_der))
-        return self._signers[role]
+        keys_of = self._signers.get(role)
+        if keys_of is None:
+            person = (employee.iin, employee.surname, employee.name, employee.patronymic)
+            identity = SystemIdentity(role, provider.bin, "", provider.names.ru, f"rshep:{employee.id}", person)
+            keys_of = self._signers[role] = SystemKeys(self.kernel, keys, identity)
+        return await keys_of.pair()
 
     async def _answer(self, row, case: workflow.Case, result: bytes) -> None:  # type: ignore[no-untyped-def]
         """7-процесс: the signed result goes back to the requester as an async RESPONSE."""
