@@ -17,16 +17,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from egovsim import __version__
+from egovsim import __version__, call_faults
 from egovsim.clock import SimulatedClock
 from egovsim.components import REGISTRY, Component, health_router, load_component
+from egovsim.errors import CodedError
 from egovsim.fastlane import FastLane
 from egovsim.health import aggregate_health
 from egovsim.kernel import Kernel
-from egovsim.problems import BodySizeLimit, install_problem_handlers
+from egovsim.problems import BodySizeLimit, install_problem_handlers, problem, request_lang
 from egovsim.settings import Settings
 from egovsim.tables import SCHEMA as KERNEL_SCHEMA
 
@@ -81,14 +82,39 @@ def build_app(settings: Settings, names: Sequence[str] | None = None) -> FastAPI
 
 
 class EgovsimApp(FastAPI):
-    """FastAPI, with the fast lane (:mod:`egovsim.fastlane`) answering ahead of its stack."""
+    """FastAPI, with the fast lane (:mod:`egovsim.fastlane`) answering ahead of its stack.
+
+    Every HTTP call runs with the faults its ``X-Egovsim-Fault`` header forces in force
+    (:mod:`egovsim.call_faults`), on the fast lane and in FastAPI alike; a call naming an unknown
+    fault is refused (``FAULT_UNKNOWN``) before either sees it.
+    """
 
     fast_lane: FastLane | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._dispatch(scope, receive, send)
+            return
+        try:
+            faults = call_faults.from_asgi_headers(scope.get("headers") or ())
+        except CodedError as exc:
+            await self._refuse(exc, scope, receive, send)
+            return
+        with call_faults.in_force(faults):
+            await self._dispatch(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The fast lane if it has the route, else FastAPI's stack."""
         if self.fast_lane is not None and await self.fast_lane.handle(scope, receive, send):
             return
         await super().__call__(scope, receive, send)
+
+    async def _refuse(self, exc: CodedError, scope: Scope, receive: Receive, send: Send) -> None:
+        """The problem answer of a call refused before any handler ran."""
+        kernel: Kernel = self.state.kernel
+        lang = request_lang(Request(scope, receive))
+        answer = problem(kernel.refusals, exc.code, lang, exc.detail, params=exc.params, **exc.extra)
+        await answer(scope, receive, send)
 
 
 class FollowSharedClock:

@@ -12,6 +12,7 @@ import httpx
 from fastapi import Request
 from sqlalchemy import insert
 
+from egovsim import call_faults
 from egovsim.calendar import KazakhstanCalendar
 from egovsim.catalog.loader import ServiceCatalog
 from egovsim.catalog.refusals import RefusalCatalog
@@ -84,19 +85,25 @@ class Kernel:
             )
 
     def client_for(self, component: str, timeout: float = 30.0) -> httpx.AsyncClient:
-        """An HTTP client for another component: real HTTP in compose, in-process in one process."""
+        """An HTTP client for another component: real HTTP in compose, in-process in one process.
+
+        A call it makes carries on the faults of the call being served (``X-Egovsim-Fault``,
+        :mod:`egovsim.call_faults`), so a fault forced on a portal call reaches the registry or
+        the НУЦ that portal call makes the gateway ask."""
+        hooks = {"request": [call_faults.carry_on]}
         base = self.settings.component_url(component)
         if base is None and component in self.components and self._asgi_app is not None:
             return httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=self._asgi_app),  # type: ignore[arg-type]
                 base_url=self.settings.effective_public_url,
                 timeout=timeout,
+                event_hooks=hooks,
             )
         if base is None:
             raise RuntimeError(
                 f"component {component!r} is not in this process and EGOVSIM_{component.upper()}_URL is not set"
             )
-        return httpx.AsyncClient(base_url=base, timeout=timeout)
+        return httpx.AsyncClient(base_url=base, timeout=timeout, event_hooks=hooks)
 
     def require_admin(self, request: Request) -> None:
         check_admin(request, self.admin_token)

@@ -9,7 +9,8 @@ request its ``correlationId`` names. Delivery is a push to the recipient's IAsyn
 endpoint (``sendMessage``), retried with exponential back-off, or, for a participant with no push
 URL, a pull with ``getMessages``. Messages are ON_DELIVERY until delivered (DELIVERED), given
 up after ``MAX_ATTEMPTS`` (NOT_DELIVERED), or refused by the recipient for good
-(DELIVERY_STOPPED).
+(DELIVERY_STOPPED). A ``sendMessage`` whose call forces ``gateway.unavailable``
+(:mod:`egovsim.call_faults`) is answered SCE909 and never stored.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from egovsim import xmldsig
 from egovsim.clock import to_us, wall_now
 from gateway import soap
-from gateway.channel import ChannelBase, GatewayFault
+from gateway.channel import ChannelBase, GatewayFault, refuse_if_unavailable
 from gateway.journal import Entry
 from gateway.registry import Sender
 from gateway.tables import async_messages as messages
@@ -106,6 +107,7 @@ class AsyncChannel(ChannelBase):
         info = message.info
         entry.message_id, entry.correlation_id = info.message_id, info.correlation_id
         entry.sender_id, entry.service_id = info.sender.sender_id, info.service_id
+        refuse_if_unavailable()
         sender = await self._authenticated(info.sender)
         if info.message_type is soap.MessageType.REQUEST:
             route = await self.registry.route(info.service_id)

@@ -9,6 +9,10 @@ business signature of ``data`` likewise (SCE017 / SCE016 / SCE015). The gateway 
 is checked the same way (its failures, like a provider that cannot be reached or answers
 nonsense, are SCE909 with the provider's problem as ``subError``), re-signed by the gateway and
 returned. Every exchange, refused or not, is one journal entry.
+
+A call carrying ``X-Egovsim-Fault: gateway.unavailable`` (:mod:`egovsim.call_faults`) is
+answered SCE909 as soon as its envelope is read, on both channels: not authenticated, not
+routed, nothing delivered; its journal entry says so.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass, replace
 import httpx
 from lxml import etree
 
-from egovsim import xmldsig
+from egovsim import call_faults, xmldsig
 from egovsim.condition2 import EdsVerifier, RevocationPolicy, Verdict
 from egovsim.fastlane import FastRequest
 from egovsim.kernel import Kernel
@@ -36,6 +40,7 @@ NOT_CURRENT = {"EDS_CERT_EXPIRED", "EDS_CERT_NOT_YET_VALID", "EDS_CERT_REVOKED",
 # condition-2 verdict → the fault of each signature layer: (missing, wrong, not current)
 TRANSPORT = ("SCE007", "SCE006", "SCE005")
 BUSINESS = ("SCE017", "SCE016", "SCE015")
+GATEWAY_UNAVAILABLE = "gateway.unavailable"  # the per-call fault of egovsim.call_faults
 
 
 @dataclass
@@ -60,6 +65,13 @@ def fault_code(verdict: Verdict, layer: tuple[str, str, str]) -> str:
     if verdict.code == "EDS_REVOCATION_UNAVAILABLE":
         return "SCE909"  # the gateway cannot tell: its own failure, not the sender's
     return wrong
+
+
+def refuse_if_unavailable() -> None:
+    """SCE909 for a message whose call forces ``gateway.unavailable``: the gateway is down for it."""
+    if call_faults.active(GATEWAY_UNAVAILABLE):
+        detail = f"the gateway is unavailable for this call ({call_faults.HEADER}: {GATEWAY_UNAVAILABLE})"
+        raise GatewayFault("SCE909", detail)
 
 
 def relying_party(kernel: Kernel) -> EdsVerifier:
@@ -136,7 +148,9 @@ class ChannelBase:
     async def _post(self, target: str, body: bytes, timeout: float) -> tuple[int, bytes]:
         """POST a SOAP message to a target; (HTTP status, body). A component's protocol endpoint in
         this process is called on its fast lane with the same bytes (the in-process transport of
-        the embedded default, without an HTTP client's per-call cost); anything else over HTTP."""
+        the embedded default, without an HTTP client's per-call cost); anything else over HTTP.
+        The faults the call forces (:mod:`egovsim.call_faults`) reach a component either way: in
+        the same context here, in the header :meth:`Kernel.client_for`'s clients add over HTTP."""
         if target.startswith("component:"):
             _, name, path = target.split(":", 2)
             route = self.kernel.fast.find("POST", path)
@@ -214,6 +228,7 @@ class SyncChannel(ChannelBase):
             raise GatewayFault("SCE001", str(exc)) from None
         entry.message_id, entry.correlation_id = request.message_id, request.correlation_id
         entry.sender_id, entry.service_id = request.sender.sender_id, request.service_id
+        refuse_if_unavailable()
         sender = await self.registry.authenticate(request.sender.sender_id, request.sender.password)
         if sender is None:
             raise GatewayFault("SCE003", f"sender {request.sender.sender_id!r}: unknown, or the password is wrong")

@@ -15,6 +15,10 @@ clears itself at zero); none = until cleared. The switches live in the registrie
 every process of the component sees the same ones. Setting one is a single upsert (concurrent
 setters replace each other, the last wins); each switch set gets a new ``created_wall_us``, its
 identity, so a countdown that read a switch since replaced leaves the new one alone.
+
+A call may force ``unavailable``, ``not_found`` or ``malformed`` on itself alone with the header
+``X-Egovsim-Fault: gbdfl.unavailable`` (:mod:`egovsim.call_faults`): for that call it wins over
+the switch, which is neither consulted nor counted down.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from egovsim import call_faults
 from egovsim.clock import to_us, wall_now
 from egovsim.kernel import Kernel
 from mock_registries.tables import faults
@@ -107,6 +112,14 @@ class FaultSwitches:
         async with self.kernel.db.engine.connect() as conn:
             rows = (await conn.execute(select(faults).order_by(faults.c.registry))).all()
         return [_fault(r) for r in rows]
+
+    async def for_answer(self, registry: str) -> Fault | None:
+        """What spoils the answer being made: the fault the call forces on ``registry``, if it
+        forces one (nothing stored, no switch counted down), else the switch (:meth:`take`)."""
+        forced = call_faults.chosen(registry)
+        if forced is not None:
+            return fault(registry, FaultKind(forced), None, None)
+        return await self.take(registry)
 
     async def take(self, registry: str) -> Fault | None:
         """The switch that spoils this answer, if one is set, counting it down: the last of

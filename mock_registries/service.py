@@ -146,7 +146,7 @@ class Registries:
         if not verdict.valid:
             detail = f"{service.title} answers the gateway only: {verdict.detail}"
             return self._fault(service, fault_code(verdict, TRANSPORT), detail)
-        switch = await self.faults.take(service.registry)
+        switch = await self.faults.for_answer(service.registry)
         kind = switch.kind if switch else None
         if kind is FaultKind.UNAVAILABLE:
             return self._fault(service, "SCE909", "fault injected: the registry is unavailable")

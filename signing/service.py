@@ -5,6 +5,10 @@ Revocation status is cached per process and re-read when the state version in th
 moves (checked at most once per ``STATUS_TTL`` of wall time), so a revocation made in one
 process of a scaled-out deployment is visible to every responder within that interval and
 at once in the process that made it.
+
+The fault knobs (:class:`OcspFault`, :class:`CrlFault`) are global; a call may force the same
+faults on itself alone (``X-Egovsim-Fault: ocsp.unavailable``, :mod:`egovsim.call_faults`), which
+then win over the knobs for that call.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import enum
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -21,6 +26,7 @@ from cryptography.x509 import ocsp
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from egovsim import call_faults
 from egovsim.clock import from_us, to_us, wall_now
 from egovsim.errors import CodedError
 from egovsim.kernel import Kernel
@@ -45,6 +51,7 @@ class OcspFault(enum.StrEnum):
     try_later = "try_later"  # OCSPResponseStatus tryLater
     internal_error = "internal_error"  # OCSPResponseStatus internalError
     untrusted_responder = "untrusted_responder"  # signed by a responder of a foreign CA
+    unknown = "unknown"  # certStatus unknown: the responder does not know the certificate
 
 
 class CrlFault(enum.StrEnum):
@@ -296,10 +303,13 @@ class CertificationAuthority:
     async def crl(self, kind: str) -> bytes:
         """The current full or delta CRL (DER), issued anew when the state or the period moved on."""
         snap = await self.snapshot()
-        if snap.crl_fault is CrlFault.unavailable:
-            raise CodedError("NCA_UNAVAILABLE", "the CRL distribution point is switched off (fault knob)")
+        crl_fault = _in_force(snap.crl_fault, "crl")
+        if crl_fault is CrlFault.unavailable:
+            raise CodedError(
+                "NCA_UNAVAILABLE", "the CRL distribution point is switched off (a fault knob or this call's fault)"
+            )
         now = self.kernel.clock.now()
-        if snap.crl_fault is CrlFault.stale:
+        if crl_fault is CrlFault.stale:
             return await self._stale_crl(kind, now)
         for _ in range(5):  # lose a race with another process: read what it published
             latest = await self._latest_crl(kind)
@@ -405,28 +415,33 @@ class CertificationAuthority:
         except Exception:  # any undecodable request: RFC 6960 §2.3 malformedRequest
             return 200, ca.ocsp_error(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
         snap = await self.snapshot()
-        if snap.ocsp_fault is OcspFault.unavailable:
+        ocsp_fault = _in_force(snap.ocsp_fault, "ocsp")
+        if ocsp_fault is OcspFault.unavailable:
             return 503, b""
-        if snap.ocsp_fault is OcspFault.try_later:
+        if ocsp_fault is OcspFault.try_later:
             return 200, ca.ocsp_error(ocsp.OCSPResponseStatus.TRY_LATER)
-        if snap.ocsp_fault is OcspFault.internal_error:
+        if ocsp_fault is OcspFault.internal_error:
             return 200, ca.ocsp_error(ocsp.OCSPResponseStatus.INTERNAL_ERROR)
         authority = await self.authority()
         if (request.issuer_name_hash, request.issuer_key_hash) == authority.issuer_hashes(algorithm):
             status = snap.statuses.get(request.serial_number) or await self._status_of(snap, request.serial_number)
         else:  # RFC 6960 §2.2: a CA this responder does not serve
             status = _UNKNOWN
-        responder = authority.foreign_responder if snap.ocsp_fault is OcspFault.untrusted_responder else None
+        if ocsp_fault is OcspFault.unknown:  # as a responder whose database lost the certificate
+            status = _UNKNOWN
+        # a faulted answer is never cached: only the responder's own answers are (responder None)
+        responder = authority.foreign_responder if ocsp_fault is OcspFault.untrusted_responder else None
         now = self.kernel.clock.now()
         has_nonce = any(isinstance(e.value, x509.OCSPNonce) for e in request.extensions)
         cache_key = (request.issuer_name_hash, request.issuer_key_hash, request.serial_number, algorithm.name)
-        if not has_nonce and responder is None:
+        cacheable = responder is None and ocsp_fault is not OcspFault.unknown
+        if not has_nonce and cacheable:
             # RFC 5019 §2.2: without a nonce a pre-produced response may be served until it ages
             cached = self._ocsp_cache.get(cache_key)
             if cached is not None and cached[0] == snap.version and cached[1] <= now < cached[1] + OCSP_VALIDITY / 2:
                 return 200, cached[2]
         der = ca.ocsp_response(authority, request, status, now, now + OCSP_VALIDITY, responder)
-        if not has_nonce and responder is None:
+        if not has_nonce and cacheable:
             if len(self._ocsp_cache) > 10_000:
                 self._ocsp_cache.clear()
             self._ocsp_cache[cache_key] = (snap.version, now, der)
@@ -434,6 +449,14 @@ class CertificationAuthority:
 
 
 _UNKNOWN = CertStatus(ocsp.OCSPCertStatus.UNKNOWN)
+_Knob = TypeVar("_Knob", OcspFault, CrlFault)
+
+
+def _in_force(knob: _Knob, prefix: str) -> _Knob:
+    """The knob, unless the call being served forces its own fault on ``prefix`` (``ocsp`` or
+    ``crl``, :mod:`egovsim.call_faults`): that one wins, for that call only."""
+    forced = call_faults.chosen(prefix)
+    return knob if forced is None else type(knob)(forced)
 
 
 def _status(row) -> CertStatus:  # type: ignore[no-untyped-def]

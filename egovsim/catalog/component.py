@@ -1,4 +1,5 @@
-"""The kernel's HTTP API under ``/api/catalog``: services, refusals, clock, calendar, traces."""
+"""The kernel's HTTP API under ``/api/catalog``: services, refusals, per-call faults, clock,
+calendar, traces."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from egovsim import call_faults
 from egovsim.calendar import SCHEDULES, UNITS
 from egovsim.catalog.models import Service
 from egovsim.clock import Advance, parse_advance, parse_instant
@@ -110,6 +112,11 @@ def routers(kernel: Kernel) -> list[APIRouter]:
         if entry is None:
             raise CodedError("REFUSAL_CODE_NOT_FOUND", f"no code {code!r}", code=code)
         return entry.model_dump(mode="json")
+
+    @api.get("/faults", summary="the faults a call can force on itself with the X-Egovsim-Fault header")
+    async def list_faults() -> dict[str, object]:
+        """Each fault's name, the component that acts on it and what it does (egovsim.call_faults)."""
+        return call_faults.catalogue()
 
     # -- clock -------------------------------------------------------------------------------
     @api.get("/clock", summary="the simulated clock")
