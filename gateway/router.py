@@ -208,6 +208,10 @@ class PolicyBody(BaseModel):
     decision: Literal["approve", "refuse"] = "approve"
     refusal_ground: Annotated[str | None, Field(alias="refusalGround", max_length=1000)] = None
     refuse_at_step: Annotated[str | None, Field(alias="refuseAtStep", max_length=16)] = None
+    refusal_code: Annotated[
+        str | None,
+        Field(alias="refusalCode", max_length=64, description="a provider's refusal code (REASONED_REFUSAL)"),
+    ] = None
     scale: Annotated[float, Field(ge=0, le=1000)] = 1.0
 
 
@@ -272,7 +276,7 @@ def workstation_routers(kernel: Kernel, gateway: Gateway) -> list[APIRouter]:
         try:
             autopilot = AutopilotPolicy(
                 decision=body.decision, refusal_ground=body.refusal_ground, refuse_at_step=body.refuse_at_step,
-                scale=body.scale,
+                scale=body.scale, refusal_code=body.refusal_code,
             )  # fmt: skip
         except ValidationError as exc:
             raise CodedError("REQUEST_INVALID", "; ".join(e["msg"] for e in exc.errors())) from None

@@ -138,6 +138,7 @@ policies = Table(
     Column("refusal_ground", Text),
     Column("refuse_at_step", String(16)),
     Column("scale", Float, nullable=False),
+    Column("refusal_code", String(64)),  # the provider's refusal code; none: REASONED_REFUSAL
 )
 
 receipts = Table(

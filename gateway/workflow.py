@@ -393,6 +393,7 @@ def _finish(
     outcome: Literal["done", "refused"],
     ground: str | None,
     calendar: KazakhstanCalendar,
+    code: str | None = None,
 ) -> list[Event]:
     step.done_at, step.done_by, step.outcome, step.ground = at, by, outcome, ground
     case.status = "in_progress"
@@ -402,7 +403,7 @@ def _finish(
     events = [Event(f"{case.route_id}:{step.n}", "ok" if outcome == "done" else "refused", at, step.n, None, detail)]
     following = case.steps.index(step) + 1
     if outcome == "refused":
-        events += _close(case, at, ground)
+        events += _close(case, at, ground, code)
     elif following == len(case.steps):
         events += _close(case, at, None)
     else:
@@ -431,7 +432,7 @@ def refuse_documents(case: Case, at: datetime, defects: Sequence[str]) -> list[E
     return events
 
 
-def _close(case: Case, at: datetime, ground: str | None) -> list[Event]:
+def _close(case: Case, at: datetime, ground: str | None, code: str | None = None) -> list[Event]:
     """The provider's check concludes and the case ends with the result or the reasoned refusal."""
     for s in case.steps:
         if s.started_at is None:
@@ -446,8 +447,8 @@ def _close(case: Case, at: datetime, ground: str | None) -> list[Event]:
     else:
         case.status, case.refusal_ground = "refused", ground
         if case.labels.check:
-            events.append(Event(case.labels.check, "refused", at, code=REFUSAL_CODE))
-        events.append(Event(case.labels.refused, "refused", at, code=REFUSAL_CODE, detail={"ground": ground}))
+            events.append(Event(case.labels.check, "refused", at, code=code or REFUSAL_CODE))
+        events.append(Event(case.labels.refused, "refused", at, code=code or REFUSAL_CODE, detail={"ground": ground}))
     return events
 
 
@@ -457,21 +458,27 @@ class AutopilotPolicy(Strict):
 
     ``refuse_at_step`` is the step whose completion ends the case refused (by default the last
     one, so a refusal still goes through every step); ``scale`` shrinks or stretches step delays
-    and must equal the scale the case was opened with.
+    and must equal the scale the case was opened with. ``refusal_code`` is the refusal's code in
+    the catalogue where the regulation names a particular one (oralman status: the recipient is
+    registered in another oblast, ``ORALMAN_REGISTERED_ELSEWHERE``); by default the reasoned
+    refusal ``REASONED_REFUSAL``.
     """
 
     decision: Literal["approve", "refuse"] = "approve"
     refusal_ground: str | None = Field(default=None, min_length=1)
     scale: float = Field(default=1.0, ge=0)  # 0: every step done the moment it starts
     refuse_at_step: str | None = None
+    refusal_code: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$", max_length=64)
 
     @model_validator(mode="after")
     def _refusal_has_ground(self) -> AutopilotPolicy:
         # A refusal is a reasoned answer (дәлелді жауап) naming its ground (regulation 001, item 3).
         if self.decision == "refuse" and self.refusal_ground is None:
             raise ValueError("a refusal needs its ground: give refusal_ground")
-        if self.decision == "approve" and (self.refusal_ground is not None or self.refuse_at_step is not None):
-            raise ValueError("refusal_ground and refuse_at_step go with decision 'refuse' only")
+        if self.decision == "approve" and (
+            self.refusal_ground is not None or self.refuse_at_step is not None or self.refusal_code is not None
+        ):
+            raise ValueError("refusal_ground, refuse_at_step and refusal_code go with decision 'refuse' only")
         return self
 
 
@@ -489,9 +496,8 @@ def autopilot_advance(case: Case, now: datetime, calendar: KazakhstanCalendar, p
     while (step := case.current_step()) is not None and step.due_at is not None and step.due_at <= now:
         refusing = step.n == refuse_at
         outcome: Literal["done", "refused"] = "refused" if refusing else "done"
-        events += _finish(
-            case, step, step.due_at, AUTOPILOT, outcome, policy.refusal_ground if refusing else None, calendar
-        )
+        ground = policy.refusal_ground if refusing else None
+        events += _finish(case, step, step.due_at, AUTOPILOT, outcome, ground, calendar, policy.refusal_code)
     return events
 
 

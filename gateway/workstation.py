@@ -576,19 +576,27 @@ class RegionalWorkstation:
         if row is None:
             return Policy()
         autopilot = workflow.AutopilotPolicy(
-            decision=row.decision, refusal_ground=row.refusal_ground, refuse_at_step=row.refuse_at_step, scale=row.scale
-        )
+            decision=row.decision, refusal_ground=row.refusal_ground, refuse_at_step=row.refuse_at_step,
+            scale=row.scale, refusal_code=row.refusal_code,
+        )  # fmt: skip
         return Policy(row.mode, autopilot)
 
     async def set_policy(self, service_id: str, policy: Policy) -> Policy:
         if self.kernel.services.get(service_id) is None:
             raise CodedError("SERVICE_NOT_FOUND", f"no service {service_id!r} in the catalogue")
+        code = policy.autopilot.refusal_code
+        entry = self.kernel.refusals.get(code) if code else None
+        if code and (entry is None or entry.kind != "refusal" or not entry.step.startswith("provider:")):
+            raise CodedError(
+                "REQUEST_INVALID", f"refusalCode {code} is not a provider's refusal of the refusal catalogue"
+            )
         values = {
             "mode": policy.mode,
             "decision": policy.autopilot.decision,
             "refusal_ground": policy.autopilot.refusal_ground,
             "refuse_at_step": policy.autopilot.refuse_at_step,
             "scale": policy.autopilot.scale,
+            "refusal_code": policy.autopilot.refusal_code,
         }
         async with self.kernel.db.engine.begin() as conn:
             done = await conn.execute(update(policies).where(policies.c.service_id == service_id).values(**values))

@@ -351,7 +351,7 @@ async def test_the_policies_page_sets_how_a_service_is_worked(
             policy = (await world["http"].get(f"/rshep/api/policies/{VISITATION}", headers=ADMIN)).json()
             assert policy == {
                 "mode": "autopilot", "decision": "refuse", "refusal_ground": "құжаттар толық емес",
-                "refuse_at_step": "3", "scale": 0.5,
+                "refuse_at_step": "3", "scale": 0.5, "refusal_code": None,
             }  # fmt: skip
             row = rows(await http.get("/rshep/policies", headers=BROWSER))
             shown = next(r for r in row if r["Service"].endswith(VISITATION))
