@@ -143,6 +143,7 @@ async def start(app: FastAPI) -> None:
     await kernel.trace.purge_older_than(kernel.settings.trace_retention_days)
     for component in components:
         await kernel.record_boot(component.name)
+    await kernel.seed_ids()
     app.state.background = [
         asyncio.create_task(c.background(kernel), name=f"{c.name}-background")
         for c in components

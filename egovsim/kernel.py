@@ -5,12 +5,14 @@ catalogues and the trace journal. Components reach each other only over HTTP
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import secrets
 from dataclasses import dataclass, field
 
 import httpx
 from fastapi import Request
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from egovsim import call_faults
 from egovsim.calendar import KazakhstanCalendar
@@ -43,6 +45,18 @@ class Kernel:
     # set when the process stops: background loops end their pass and return, so that nothing is
     # cancelled in the middle of a database call (see :func:`egovsim.app.stop`)
     stopping: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    # with a seed, ids drawn from it: the n-th id of this process after the b-th boot of the data
+    _id_salt: str | None = field(default=None, repr=False)
+    _ids_drawn: int = field(default=0, repr=False)
+
+    def new_id(self, nbytes: int = 5) -> str:
+        """A random hex id; with ``settings.seed`` the same ones in every run from the same data
+        (the seed, how many boots the data has seen and how many ids this process drew before:
+        a restart on the same data draws new ones)."""
+        if self._id_salt is None:
+            return secrets.token_hex(nbytes)
+        self._ids_drawn += 1
+        return hashlib.sha256(f"{self._id_salt}:{self._ids_drawn}".encode()).hexdigest()[: 2 * nbytes]
 
     async def idle(self, seconds: float, wake: asyncio.Event | None = None) -> bool:
         """Wait ``seconds``, or less if ``wake`` is set or the process stops; True once stopping."""
@@ -75,6 +89,14 @@ class Kernel:
             resolve_admin_token(settings),
             components,
         )
+
+    async def seed_ids(self) -> None:
+        """Salt the seeded ids with the data's boots (call after recording this one's)."""
+        if self.settings.seed is None:
+            return
+        async with self.db.engine.connect() as conn:
+            count = (await conn.execute(select(func.count()).select_from(boots))).scalar_one()
+        self._id_salt, self._ids_drawn = f"{self.settings.seed}:{count}", 0
 
     async def record_boot(self, component: str) -> None:
         async with self.db.engine.begin() as conn:

@@ -19,7 +19,6 @@ import asyncio
 import json
 import logging
 import random
-import uuid
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -66,9 +65,9 @@ def service_id_for(catalogue_id: str) -> str:
     return f"{SERVICE_PREFIX}{catalogue_id}"
 
 
-def new_case_id(provider: Provider) -> str:
-    """A registration number in the provider's inbox."""
-    return f"{provider.id.upper()[:12]}-{uuid.uuid4().hex[:10].upper()}"
+def new_case_id(kernel: Kernel, provider: Provider) -> str:
+    """A registration number in the provider's inbox (drawn from the seed when there is one)."""
+    return f"{provider.id.upper()[:12]}-{kernel.new_id(5).upper()}"
 
 
 def application_fields(data: etree._Element) -> dict[str, str]:
@@ -179,7 +178,7 @@ class RegionalWorkstation:
         route_id = arrival.route_id or workflow.route_for(service, channel)
         case = workflow.open_case(service, route_id, received, self.kernel.calendar,
                                   channel=channel, scale=policy.autopilot.scale)  # fmt: skip
-        case_id = arrival.case_id or new_case_id(provider)
+        case_id = arrival.case_id or new_case_id(self.kernel, provider)
         # the requester's number for this request (the portal's, the ХҚО's): the case's trace
         # goes under it, so the whole chain reads as one trace
         trace_id = (data.findtext("requestNumber") or "").strip()[:64] or case_id
@@ -440,7 +439,7 @@ class RegionalWorkstation:
         clerk = self._clerk(provider, paper.employee)
         if intake.missing:
             await self._refuse_paper(intake, paper, provider, clerk)
-        case_id = new_case_id(provider)
+        case_id = new_case_id(self.kernel, provider)
         code = office.receipt_code(service)
         facts = self._paper_facts(intake, paper, provider, clerk) | {"route": paper.route}
         receipt = self._receipt_row(case_id, "acceptance", code, intake, paper, provider, facts) | {"case_id": case_id}
@@ -459,7 +458,7 @@ class RegionalWorkstation:
     ) -> None:
         """Standard 002 item 9: the clerk refuses to accept an incomplete package and gives a receipt
         of refusal (appendix 3) naming the missing documents; the refusal is the whole story."""
-        number = f"{provider.id.upper()[:10]}-R{uuid.uuid4().hex[:10].upper()}"
+        number = f"{provider.id.upper()[:10]}-R{self.kernel.new_id(5).upper()}"
         facts = self._paper_facts(intake, paper, provider, clerk)
         facts["missing"] = office.document_names(intake.form, intake.missing)
         row = self._receipt_row(number, "refusal", office.INCOMPLETE, intake, paper, provider, facts)
