@@ -76,6 +76,9 @@ class Settings(BaseSettings):
         True, description="run components' background work (async delivery, the workstation's autopilot)"
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="server log level")
+    password_hashing: Literal["standard", "fast"] = Field(
+        "standard", description="argon2id cost: standard (~0.1 s a hash); fast only for throw-away test simulators"
+    )
     # -- the local signer (signing/ncalayer.py), started by `egovsim up` --------------------------
     ncalayer_enabled: bool = Field(True, description="start the NCALayer-protocol signer beside `egovsim up`")
     ncalayer_host: str = Field(

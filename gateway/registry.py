@@ -19,19 +19,17 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import delete, select
 
+from egovsim import passwords
 from egovsim.clock import to_us, wall_now
 from egovsim.errors import CodedError
 from egovsim.kernel import Kernel
 from gateway.tables import routes, senders
 
 REFRESH_SECONDS = 1.0
-_HASHER = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) defaults
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +174,8 @@ class Registry:
     ) -> Sender:
         if push_url is not None and not valid_target(push_url):
             raise CodedError("REQUEST_INVALID", "pushUrl is an http(s) URL or component:<name>:/<path>")
-        record = Sender(sender_id, _HASHER.hash(password), certificate, push_url, title)
+        hashed = passwords.hasher(self.kernel.settings.password_hashing).hash(password)
+        record = Sender(sender_id, hashed, certificate, push_url, title)
         async with self.kernel.db.engine.begin() as conn:
             await conn.execute(delete(senders).where(senders.c.sender_id == sender_id))
             await conn.execute(
@@ -209,9 +208,7 @@ class Registry:
         known = self._verified.get(key)
         if known is not None and hmac.compare_digest(known, record.password_hash):
             return record
-        try:
-            _HASHER.verify(record.password_hash, password)
-        except (VerificationError, InvalidHashError):
+        if not passwords.verify(self.kernel.settings.password_hashing, record.password_hash, password):
             return None
         if len(self._verified) > 1000:
             self._verified.clear()

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from egovsim import passwords
 from egovsim.clock import to_us
 from egovsim.errors import CodedError
 from egovsim.iin import NumberError, parse_iin
@@ -36,9 +35,7 @@ PASSWORD_MAX = 128
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=30)
 
-_HASHER = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) defaults
 # what an unknown IIN's password is checked against: the same work as a real account's check
-_DUMMY_HASH = _HASHER.hash("egovsim-no-such-account-0")
 
 PersonStatus = Literal["alive", "deceased", "absent", "unavailable"]
 
@@ -74,13 +71,6 @@ def check_password_policy(password: str, iin: str) -> None:
         raise CodedError("PORTAL_PASSWORD_POLICY", "a password does not contain the IIN")
 
 
-def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _HASHER.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
 class Accounts:
     def __init__(self, kernel: Kernel, directory: PersonDirectory) -> None:
         self.kernel = kernel
@@ -111,7 +101,7 @@ class Accounts:
             raise CodedError("PORTAL_PERSON_DECEASED", f"ГБД ФЛ records the person with IIN {iin} as deceased")
         if status != "alive":
             raise CodedError("PORTAL_PERSON_CHECK_UNAVAILABLE", f"ГБД ФЛ could not be asked about IIN {iin}")
-        password_hash = await asyncio.to_thread(_HASHER.hash, password)
+        password_hash = await asyncio.to_thread(passwords.hasher(self.kernel.settings.password_hashing).hash, password)
         created = to_us(self.kernel.clock.now())
         try:
             async with self.kernel.db.engine.begin() as conn:
@@ -145,7 +135,9 @@ class Accounts:
             throttle = (await conn.execute(select(login_throttle).where(login_throttle.c.iin == iin))).first()
         if throttle is not None and throttle.locked_until_us is not None and throttle.locked_until_us > to_us(now):
             raise CodedError("PORTAL_ACCOUNT_LOCKED", f"locked for 30 minutes after {MAX_FAILURES} failed logins")
-        ok = await asyncio.to_thread(_verify, account.password_hash if account else _DUMMY_HASH, password)
+        profile = self.kernel.settings.password_hashing
+        stored = account.password_hash if account else passwords.dummy_hash(profile)
+        ok = await asyncio.to_thread(passwords.verify, profile, stored, password)
         if not (ok and account):
             await self._failed(iin, now)
             raise CodedError("PORTAL_AUTH_REFUSED", "wrong IIN or password")

@@ -34,12 +34,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from lxml import etree
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from egovsim import passwords
 from egovsim.calendar import STATE_CORPORATION_HOURS, to_almaty
 from egovsim.catalog.forms import (
     APPLICATION_NS,
@@ -70,8 +69,6 @@ MAX_FAILURES = 5
 LOCKOUT_MINUTES = 30
 MAX_SCAN_BYTES = 2_000_000
 MAX_SCANS_BYTES = 3_000_000
-_HASHER = PasswordHasher()
-_DUMMY_HASH = _HASHER.hash("egovsim-no-such-operator-0")
 _SCAN_MAGIC = (b"%PDF-", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 # statuses a stored application can have; "returned" and "recalled" are read off the clock
 ANSWERED = ("result_ready", "refused_by_provider")
@@ -91,13 +88,6 @@ class Operator:
 
 def _operator(row: Any) -> Operator:
     return Operator(row.login, row.iin, row.full_name, row.centre)
-
-
-def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _HASHER.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def keeping(kernel: Kernel, row: Any) -> tuple[str, datetime | None]:
@@ -183,7 +173,8 @@ class HqoDesk:
                 if p["login"] in known:
                     continue
                 name = " ".join(x for x in (p["surname"], p["name"], p.get("patronymic")) if x)
-                password_hash = await asyncio.to_thread(_HASHER.hash, DEFAULT_PASSWORD)
+                hashing = passwords.hasher(self.kernel.settings.password_hashing)
+                password_hash = await asyncio.to_thread(hashing.hash, DEFAULT_PASSWORD)
                 try:
                     async with self.kernel.db.engine.begin() as conn:
                         await conn.execute(insert(hqo_operators).values(
@@ -216,7 +207,9 @@ class HqoDesk:
             raise CodedError(
                 "HQO_ACCOUNT_LOCKED", f"locked for {LOCKOUT_MINUTES} minutes after {MAX_FAILURES} failures"
             )
-        ok = await asyncio.to_thread(_verify, row.password_hash if row else _DUMMY_HASH, password)
+        profile = self.kernel.settings.password_hashing
+        stored = row.password_hash if row else passwords.dummy_hash(profile)
+        ok = await asyncio.to_thread(passwords.verify, profile, stored, password)
         if row is None:
             raise CodedError("HQO_AUTH_REFUSED", "wrong login or password")
         if not ok:

@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-import portal.accounts
+from egovsim import passwords
 from egovsim.app import RunningSimulator
 from egovsim.errors import CodedError
 from egovsim.iin import Sex, make_iin
@@ -193,13 +193,13 @@ async def test_an_unknown_iin_is_indistinguishable_from_a_wrong_password(
 ) -> None:
     await register(api)
     verified: list[str] = []
-    real = portal.accounts._verify
+    real = passwords.verify
 
-    def counting(password_hash: str, password: str) -> bool:
+    def counting(profile: passwords.Profile, password_hash: str, password: str) -> bool:
         verified.append(password_hash)
-        return real(password_hash, password)
+        return real(profile, password_hash, password)
 
-    monkeypatch.setattr(portal.accounts, "_verify", counting)
+    monkeypatch.setattr(passwords, "verify", counting)
     wrong = await login(api, password="Wrong2026pass")
     unknown = await login(api, STRANGER, "Wrong2026pass")
     # the same answer but for the attempt's own trace id
