@@ -25,6 +25,9 @@ class RefusalEntry(Strict):
     http_status: int = Field(ge=200, le=599)
     texts: Texts
     seed: SeedRef | None = None
+    # the regulation's one refusal this code gives a particular reason of, at the same step
+    # (EDS_CERT_REVOKED refines the 4-процесс refusal EDS_NOT_CONFIRMED)
+    refines: Annotated[str | None, Field(pattern=r"^[A-Z][A-Z0-9_]*$")] = None
 
     def message(self, lang: str, params: dict[str, object] | None = None) -> str:
         """The text in ``lang`` with its placeholders filled; a parameter given as a mapping of
@@ -42,6 +45,9 @@ class RefusalEntry(Strict):
         return {lang: self.message(lang, params) for lang in ("kk", "ru", "en")}
 
 
+_LOADED: dict[tuple[str, int, int], RefusalCatalog] = {}
+
+
 def default_refusals_file() -> Path:
     return Path(str(resources.files("egovsim.data").joinpath("refusals.yaml")))
 
@@ -52,7 +58,18 @@ class RefusalCatalog:
 
     @classmethod
     def load(cls, path: Path | None = None) -> RefusalCatalog:
+        """The catalogue of ``path`` (the built-in one by default), parsed once per version of the
+        file in a process: it is immutable, and a process that builds many simulators (a test
+        suite, a QA replay) would parse it for each."""
         path = path or default_refusals_file()
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if key not in _LOADED:
+            _LOADED[key] = cls._parse(path)
+        return _LOADED[key]
+
+    @classmethod
+    def _parse(cls, path: Path) -> RefusalCatalog:
         try:
             raw = load_yaml(path.read_text(encoding="utf-8"))
             entries = TypeAdapter(list[RefusalEntry]).validate_python(raw)
@@ -66,6 +83,9 @@ class RefusalCatalog:
         dupes = sorted({c for c in codes if codes.count(c) > 1})
         if dupes:
             raise CatalogError(f"{path}: codes repeat: {dupes}", file=str(path), field="code")
+        unknown = sorted({e.refines for e in entries if e.refines and e.refines not in codes})
+        if unknown:
+            raise CatalogError(f"{path}: refines unknown codes: {unknown}", file=str(path), field="refines")
         return cls(tuple(entries))
 
     def get(self, code: str) -> RefusalEntry | None:
