@@ -1,0 +1,1 @@
+"""QA: the scenario library, its runner (`egovsim replay`), reports, and gateway cassettes."""
