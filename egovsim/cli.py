@@ -27,6 +27,7 @@ from rich.table import Table
 from egovsim import __version__
 from egovsim.components import REGISTRY, all_components, load_component
 from egovsim.errors import CatalogError, ConfigurationError
+from egovsim.qa.cassette_cli import cassette_app
 from egovsim.settings import Settings
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ route_app = typer.Typer(help="Routes of a running egovsim's gateway (ШЭП): se
 app.add_typer(route_app, name="route")
 registries_app = typer.Typer(help="The registries' data (ГБД ФЛ): a synthetic population.", no_args_is_help=True)
 app.add_typer(registries_app, name="registries")
+app.add_typer(cassette_app, name="cassette")
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -735,6 +737,57 @@ def _validate_instant(text: str) -> None:
         parse_instant(text)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+
+
+@app.command("replay")
+def replay(
+    paths: Annotated[list[Path] | None, typer.Argument(help="scenario files (YAML) or folders of them")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="the built-in library (egovsim/data/scenarios)")] = False,
+    target: Annotated[
+        str | None, typer.Option("--target", help="a running egovsim's URL [default: in-process]")
+    ] = None,
+    token: Annotated[str | None, typer.Option("--token", help="the target's admin token")] = None,
+    lang: Lang = "en",
+    junit: Annotated[Path | None, typer.Option("--junit", help="write JUnit XML here")] = None,
+    html_file: Annotated[Path | None, typer.Option("--html", help="write the HTML report here")] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="write the JSON report here")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="worker processes (in-process)")] = 1,
+    seed: Annotated[int, typer.Option("--seed", help="the seed personas are drawn from")] = 7,
+    schema: Annotated[bool, typer.Option("--schema", help="print the scenario JSON Schema and exit")] = False,
+) -> None:
+    """Replay QA scenarios: each on a simulator of its own (or against --target), with a report;
+    the exit code is 1 when any scenario fails."""
+    from egovsim.qa import report as reports
+    from egovsim.qa import runner
+    from egovsim.qa.scenario import library, library_dir, schema_text
+
+    if schema:
+        sys.stdout.write(schema_text())
+        return
+    _check_lang(lang)
+    files = library() if all_ else []
+    for path in paths or []:
+        files += sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    if not files:
+        fail(f"no scenarios: give files or folders, or --all (the library in {library_dir()})", code=2)
+    if target and workers > 1:
+        err.print("against --target the scenarios run one after another (they move its one clock)")
+    if target and not token:
+        token = os.environ.get("EGOVSIM_ADMIN_TOKEN")
+    try:
+        result = runner.run(files, seed=seed, workers=1 if target else workers, lang=lang, target=target,
+                            token=token)  # fmt: skip
+    except CatalogError as exc:
+        fail(str(exc), code=2)
+    console.print(reports.console(result), markup=False)
+    if junit:
+        junit.write_bytes(reports.junit(result))
+    if html_file:
+        html_file.write_text(reports.page(result, lang), encoding="utf-8")
+    if json_file:
+        json_file.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    if result["failed"]:
+        raise typer.Exit(1)
 
 
 def main() -> None:

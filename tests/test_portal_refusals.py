@@ -10,18 +10,15 @@ its kk/ru/en texts from the refusal catalogue, and the step of the trace where t
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import httpx
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from egovsim import xmldsig
 from egovsim.catalog.refusals import RefusalCatalog
+from egovsim.qa.acts import self_signed as qa_self_signed
 from tests.conftest import ADMIN
 from tests.portal_chain import (
     PASSWORD,
@@ -94,18 +91,9 @@ async def test_registration_checks_the_person_in_gbdfl(
 
 # -- 4-процесс: condition 2 on the request's EDS -----------------------------------------------------
 def self_signed(iin: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ТЕСТОВ ТЕСТ"),
-                      x509.NameAttribute(NameOID.SERIAL_NUMBER, f"IIN{iin}")])  # fmt: skip
     from datetime import UTC, datetime
 
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365)).sign(key, hashes.SHA256())
-    )  # fmt: skip
-    return key, cert
+    return qa_self_signed(iin, datetime.now(UTC))
 
 
 def tamper(signed: bytes) -> bytes:
