@@ -776,7 +776,7 @@ def replay(
         token = os.environ.get("EGOVSIM_ADMIN_TOKEN")
     try:
         result = runner.run(files, seed=seed, workers=1 if target else workers, lang=lang, target=target,
-                            token=token)  # fmt: skip
+                            token=token, diagrams=html_file is not None)  # fmt: skip
     except CatalogError as exc:
         fail(str(exc), code=2)
     console.print(reports.console(result), markup=False)

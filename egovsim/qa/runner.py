@@ -239,13 +239,13 @@ def normalise(value: Any, world: acts.World) -> Any:
 
 
 # -- a run ------------------------------------------------------------------------------------------
-def _run_in_process(path: str, template: str, seed: int, lang: str) -> dict[str, Any]:
+def _run_in_process(path: str, template: str, seed: int, lang: str, diagrams: bool = True) -> dict[str, Any]:
     """One scenario on its own simulator (a worker process's task, or the serial loop's)."""
     scenario = load_scenario(Path(path))
 
     async def go() -> dict[str, Any]:
         async with simulator(Path(template), scenario, seed) as http:
-            return await run_scenario(scenario, http, ADMIN_TOKEN, seed=str(seed), lang=lang)
+            return await run_scenario(scenario, http, ADMIN_TOKEN, seed=str(seed), lang=lang, diagram=diagrams)
 
     return asyncio.run(go())
 
@@ -260,9 +260,11 @@ def run(
     token: str | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
     template: Path | None = None,
+    diagrams: bool = True,
 ) -> dict[str, Any]:
     """Every scenario of ``paths``: the run's report (scenarios in id order). ``template``: a
-    template database :func:`build_template` made with the same seed (made for this run if not)."""
+    template database :func:`build_template` made with the same seed (made for this run if not).
+    ``diagrams``: each scenario's process diagram coloured by its trace (for the HTML report)."""
     paths = list(paths)
     scenarios = {str(p): load_scenario(p) for p in paths}  # every file valid before anything runs
     started = time.time()
@@ -276,7 +278,7 @@ def run(
             progress(report)
 
     if target:
-        asyncio.run(_run_against(target, token or "", scenarios.values(), seed, lang, done))
+        asyncio.run(_run_against(target, token or "", scenarios.values(), seed, lang, diagrams, done))
         template_s = 0.0
     else:
         t0 = time.perf_counter()
@@ -285,10 +287,10 @@ def run(
         template_s = time.perf_counter() - t0
         if workers <= 1:
             for path in scenarios:
-                done(_run_in_process(path, str(template), seed, lang))
+                done(_run_in_process(path, str(template), seed, lang, diagrams))
         else:
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-                futures = [pool.submit(_run_in_process, p, str(template), seed, lang) for p in scenarios]
+                futures = [pool.submit(_run_in_process, p, str(template), seed, lang, diagrams) for p in scenarios]
                 for future in futures:
                     done(future.result())
     results.sort(key=lambda r: r["id"])
@@ -308,14 +310,14 @@ def run(
 
 
 async def _run_against(target: str, token: str, scenarios: Iterable[Scenario], seed: int, lang: str,
-                       done: Callable[[dict[str, Any]], None]) -> None:  # fmt: skip
+                       diagrams: bool, done: Callable[[dict[str, Any]], None]) -> None:  # fmt: skip
     """Against a running egovsim: one scenario after another (they move its one clock), each with
     personas of its own; the run's own seed part keeps them new on every run."""
     nonce = f"{seed}:{time.time_ns()}"
     async with httpx.AsyncClient(base_url=target.rstrip("/"), timeout=60) as http:
         for scenario in scenarios:
             http.cookies.clear()
-            done(await run_scenario(scenario, http, token, seed=nonce, lang=lang, shared=True))
+            done(await run_scenario(scenario, http, token, seed=nonce, lang=lang, diagram=diagrams, shared=True))
 
 
 WALL_CLOCK_FIELDS = ("duration_s", "started", "template_s", "template_made")
