@@ -78,7 +78,7 @@ CATALOGUE: tuple[CallFault, ...] = (
     CallFault("ocsp.try_later", "signing", "the OCSP responder answers OCSPResponseStatus tryLater"),
     CallFault("ocsp.internal_error", "signing", "the OCSP responder answers OCSPResponseStatus internalError"),
     CallFault("ocsp.untrusted_responder", "signing", "the OCSP answer is signed by a responder of a foreign CA"),
-    CallFault("ocsp.unknown", "signing", "the OCSP responder answers certStatus unknown, as if it lost the certificate"),
+    CallFault("ocsp.unknown", "signing", "the OCSP responder answers certStatus unknown, as if it lost the cert"),
     CallFault("crl.unavailable", "signing", "the НУЦ's CRL distribution point answers 503 (NCA_UNAVAILABLE)"),
     CallFault("crl.stale", "signing", "the full and delta CRLs served have a nextUpdate in the past"),
     CallFault("gateway.unavailable", "gateway",
