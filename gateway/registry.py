@@ -22,6 +22,7 @@ from typing import Literal
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from egovsim import passwords
 from egovsim.clock import to_us, wall_now
@@ -176,18 +177,20 @@ class Registry:
             raise CodedError("REQUEST_INVALID", "pushUrl is an http(s) URL or component:<name>:/<path>")
         hashed = passwords.hasher(self.kernel.settings.password_hashing).hash(password)
         record = Sender(sender_id, hashed, certificate, push_url, title)
+        values = {
+            "password_hash": record.password_hash,
+            "certificate_der": certificate.public_bytes(Encoding.DER) if certificate else None,
+            "push_url": push_url,
+            "title": title,
+            "created_wall_us": to_us(wall_now()),
+        }
+        # one upsert: two processes (or two first calls of one) putting the same sender at the
+        # same moment each replace it, where a delete then insert would collide on the key
+        insert = postgresql.insert if self.kernel.db.backend == "postgresql" else sqlite.insert
+        upsert = insert(senders).values(sender_id=sender_id, **values)
+        upsert = upsert.on_conflict_do_update(index_elements=[senders.c.sender_id], set_=values)
         async with self.kernel.db.engine.begin() as conn:
-            await conn.execute(delete(senders).where(senders.c.sender_id == sender_id))
-            await conn.execute(
-                senders.insert().values(
-                    sender_id=sender_id,
-                    password_hash=record.password_hash,
-                    certificate_der=certificate.public_bytes(Encoding.DER) if certificate else None,
-                    push_url=push_url,
-                    title=title,
-                    created_wall_us=to_us(wall_now()),
-                )
-            )
+            await conn.execute(upsert)
         self._verified = {k: v for k, v in self._verified.items() if k[0] != sender_id}
         self._changed()
         return record
