@@ -48,6 +48,22 @@ class Phrase:
         return str(getattr(self, lang if lang in LANGS else DEFAULT_LANG))
 
 
+# The words of the provider's signed answer (the result e-document or the reasoned refusal) and of
+# the papers around it, as the office's and the ХҚО's readable renderings both print them.
+RESULT_TITLE = Phrase("Мемлекеттік қызмет көрсету нәтижесі", "Результат оказания государственной услуги",
+                      "Result of the public service")  # fmt: skip
+REASONED_TITLE = Phrase("Мемлекеттік қызмет көрсетуден бас тарту туралы дәлелді жауап",
+                        "Мотивированный ответ об отказе в оказании государственной услуги",
+                        "Reasoned refusal to render the public service")  # fmt: skip
+REGISTRATION = Phrase("Тіркеу нөмірі", "Регистрационный номер", "Registration number")
+DATE = Phrase("Күні", "Дата", "Date")
+DECISION = Phrase("Шешім", "Решение", "Decision")
+GROUND = Phrase("Негіз", "Основание", "Ground")
+QUEUE_NUMBER = Phrase("Кезектілік нөмірі", "Номер очереди", "Queue number")
+SIGNED_BY = Phrase("ЭЦҚ-мен қол қойған", "Подписал ЭЦП", "Signed with the EDS of")
+REPRESENTATIVE = Phrase("Өкілдің ЖСН", "ИИН представителя", "Representative's IIN")
+
+
 @dataclass(frozen=True)
 class Visitor:
     """A logged-in citizen as the pages need them: the IIN, and the CSRF token their forms carry."""

@@ -39,6 +39,7 @@ from egovsim.clock import wall_now
 from egovsim.errors import CodedError
 from egovsim.kernel import Kernel
 from egovsim.problems import problem, request_lang
+from egovsim.web import dash
 from gateway.journal import CUT_MARK
 from gateway.service import Gateway
 
@@ -154,8 +155,7 @@ def _entry_id(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
-def escape_or_dash(value: object) -> str:
-    return "—" if value is None or value == "" else html.escape(str(value))
+escape_or_dash = dash  # the pages' one way to show a value or a dash (egovsim.web)
 
 
 def local_time(iso: str) -> str:

@@ -25,7 +25,20 @@ from egovsim.catalog.forms import read_result, result_decision
 from egovsim.catalog.models import Service
 from egovsim.errors import CodedError
 from egovsim.kernel import Kernel
-from egovsim.web import LANGS, Phrase, page_lang
+from egovsim.web import (
+    DATE,
+    DECISION,
+    GROUND,
+    LANGS,
+    QUEUE_NUMBER,
+    REASONED_TITLE,
+    REGISTRATION,
+    REPRESENTATIVE,
+    RESULT_TITLE,
+    SIGNED_BY,
+    Phrase,
+    page_lang,
+)
 from gateway.inspector import escape_or_dash, html_response, local_time, page, sign_in_required, signed_in
 from gateway.workstation import RegionalWorkstation
 from gateway.workstation_pages import AREA, HOME, Refusal, not_found_page
@@ -38,30 +51,18 @@ RECEIPT_TITLES = {
     "PACKAGE_INCOMPLETE": P("Құжаттарды қабылдаудан бас тарту туралы қолхат", "Расписка об отказе в приеме документов",
                             "Receipt of refusal to accept the documents"),
 }  # fmt: skip
-RESULT_TITLE = P("Мемлекеттік қызмет көрсету нәтижесі", "Результат оказания государственной услуги",
-                 "Result of the public service")  # fmt: skip
-REFUSAL_TITLE = P("Мемлекеттік қызмет көрсетуден бас тарту туралы дәлелді жауап",
-                  "Мотивированный ответ об отказе в оказании государственной услуги",
-                  "Reasoned refusal to render the public service")  # fmt: skip
 NUMBER = P("Нөмірі", "Номер", "Number")
-DATE = P("Күні", "Дата", "Date")
 SERVICE = P("Мемлекеттік көрсетілетін қызметтің атауы", "Наименование государственной услуги",
             "Name of the public service")  # fmt: skip
 PROVIDER = P("Көрсетілетін қызметті беруші", "Услугодатель", "Provider")
 APPLICANT = P("Көрсетілетін қызметті алушының ЖСН", "ИИН услугополучателя", "Recipient's IIN")
-REPRESENTATIVE = P("Өкілдің ЖСН", "ИИН представителя", "Representative's IIN")
 DOCUMENTS = P("Қабылданған құжаттар (саны мен атауы)", "Принятые документы (количество и наименование)",
               "Documents accepted (number and names)")  # fmt: skip
 MISSING = P("Жоқ құжаттардың атауы", "Наименование отсутствующих документов", "Missing documents")
 EMPLOYEE = P("Құжаттарды қабылдаған қызметкер", "Работник, принявший документы", "Employee who took the documents")
 ISSUE_PLACE = P("Нәтижені беру орны", "Место выдачи результата", "Where the result is issued")
 ISSUE_DATE = P("Нәтижені беру мерзімі", "Срок выдачи результата", "When the result is due")
-DECISION = P("Шешім", "Решение", "Decision")
-GROUND = P("Негіз", "Основание", "Ground")
-QUEUE_NUMBER = P("Кезектілік нөмірі", "Номер очереди", "Queue number")
 AREA_LABEL = P("Аудан (елді мекен)", "Район (населённый пункт)", "District (locality)")
-REGISTRATION = P("Тіркеу нөмірі", "Регистрационный номер", "Registration number")
-SIGNED_BY = P("ЭЦҚ-мен қол қойған", "Подписал ЭЦП", "Signed with the EDS of")
 ISSUED = P("Берілді", "Выдан", "Issued")
 NOT_YET = P("Нәтиже әлі дайын емес.", "Результат ещё не готов.", "The result is not ready yet.")
 LANGUAGE = P("Тіл", "Язык", "Language")
@@ -142,7 +143,7 @@ def result_body(case: Mapping[str, Any], xml: str, service: Service | None, lang
     issued = case.get("issued")
     if issued:
         rows.append((ISSUED(lang), html.escape(local_time(issued["at"]))))
-    title = (RESULT_TITLE if approved else REFUSAL_TITLE)(lang)
+    title = (RESULT_TITLE if approved else REASONED_TITLE)(lang)
     body = f'<article class="paper" id="result" data-kind="{"result" if approved else "refusal"}">'
     return title, f"{body}<table>{_rows(rows)}</table></article>"
 

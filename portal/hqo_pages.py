@@ -50,9 +50,18 @@ from egovsim.personas import DEFAULT_PASSWORD, load_personas
 from egovsim.security import csrf_token
 from egovsim.web import (
     CSS,
+    DATE,
+    DECISION,
+    GROUND,
     LOG_IN,
     LOG_OUT,
     MAIN_MENU,
+    QUEUE_NUMBER,
+    REASONED_TITLE,
+    REGISTRATION,
+    REPRESENTATIVE,
+    RESULT_TITLE,
+    SIGNED_BY,
     SKIP,
     Phrase,
     Refusal,
@@ -120,7 +129,6 @@ OPEN_FORM = P("Өтінішті толтыру", "Заполнить заявл�
 ENIS_ASKED = P("өкіл үшін БНАЖ сұралады", "для представителя запрашивается ЕНИС", "ЕНИС is asked for a representative")
 APPLICATIONS = P("Орталықтың өтініштері", "Заявления центра", "The centre's applications")
 APPLICANT = P("Көрсетілетін қызметті алушының ЖСН", "ИИН услугополучателя", "Applicant's IIN")
-REPRESENTATIVE = P("Өкілдің ЖСН", "ИИН представителя", "Representative's IIN")
 POA_NUMBER = P("Сенімхаттың нөмірі (БНАЖ)", "Номер доверенности (ЕНИС)", "Power of attorney number (ЕНИС)")
 REPRESENTATIVE_HINT = P(
     "Өтінішті нотариалды куәландырылған сенімхат бойынша өкіл берсе ғана толтырылады.",
@@ -221,18 +229,7 @@ RECEIPT_TITLE = P("Құжаттардың қабылданғаны туралы 
 NOTICE_TITLE = P("Деректерді алу мүмкін еместігі туралы хабарлама",
                  "Уведомление о невозможности получения данных",
                  "Notice: the data cannot be obtained")  # fmt: skip
-RESULT_TITLE = P("Мемлекеттік қызмет көрсету нәтижесі", "Результат оказания государственной услуги",
-                 "Result of the public service")  # fmt: skip
-REASONED_TITLE = P("Мемлекеттік қызмет көрсетуден бас тарту туралы дәлелді жауап",
-                   "Мотивированный ответ об отказе в оказании государственной услуги",
-                   "Reasoned refusal to render the public service")  # fmt: skip
-DATE = P("Күні", "Дата", "Date")
 SIGNATURE = P("қолы", "подпись", "signature")
-REGISTRATION = P("Тіркеу нөмірі", "Регистрационный номер", "Registration number")
-DECISION = P("Шешім", "Решение", "Decision")
-GROUND = P("Негіз", "Основание", "Ground")
-QUEUE_NUMBER = P("Кезектілік нөмірі", "Номер очереди", "Queue number")
-SIGNED_BY = P("ЭЦҚ-мен қол қойған", "Подписал ЭЦП", "Signed with the EDS of")
 HANDED = P("Берілген күні", "Дата выдачи", "Handed over")
 DOWNLOAD = P("Қол қойылған құжатты жүктеп алу (XML)", "Скачать подписанный документ (XML)",
              "Download the signed document (XML)")  # fmt: skip
