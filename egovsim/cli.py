@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from egovsim import __version__
+from egovsim.cli_options import DataDirOpt, TokenOpt, UrlOpt
 from egovsim.components import REGISTRY, all_components, load_component
 from egovsim.errors import CatalogError, ConfigurationError
 from egovsim.qa.cassette_cli import cassette_app
@@ -379,11 +380,19 @@ def diagram(
 
 
 # -- clock ---------------------------------------------------------------------------------------
-UrlOpt = Annotated[str | None, typer.Option("--url", help="egovsim to talk to [default: the local one]")]
-TokenOpt = Annotated[
-    str | None, typer.Option("--token", help="admin token [default: EGOVSIM_ADMIN_TOKEN or DATA_DIR/admin-token]")
-]
-DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="data folder holding admin-token")]
+def connection(url: str | None, token: str | None, data_dir: Path | None, *, admin: bool) -> tuple[str, dict[str, str]]:
+    """(base URL, headers) of the running egovsim a command talks to: ``--url``, ``EGOVSIM_URL``,
+    the settings' public URL; ``--token``, ``EGOVSIM_ADMIN_TOKEN``, the data folder's
+    ``admin-token``. Without a token an ``admin`` command ends."""
+    settings = make_settings(data_dir=data_dir)
+    base = (url or os.environ.get("EGOVSIM_URL") or settings.effective_public_url).rstrip("/")
+    token = token or (settings.admin_token.get_secret_value() if settings.admin_token else None)
+    token_file = settings.data_dir / "admin-token"
+    if not token and token_file.exists():
+        token = token_file.read_text(encoding="utf-8").strip()
+    if not token and admin:
+        fail(f"no admin token: pass --token, set EGOVSIM_ADMIN_TOKEN, or run where {token_file} exists")
+    return base, {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _api_call(
@@ -391,17 +400,9 @@ def _api_call(
     admin: bool = True,
 ) -> Any:  # fmt: skip
     """Call a running egovsim's API as an operator's tool does; errors end the command."""
-    settings = make_settings(data_dir=data_dir)
-    base = (url or os.environ.get("EGOVSIM_URL") or settings.effective_public_url).rstrip("/")
-    headers = {}
-    if admin:
-        token = token or (settings.admin_token.get_secret_value() if settings.admin_token else None)
-        token_file = settings.data_dir / "admin-token"
-        if not token and token_file.exists():
-            token = token_file.read_text(encoding="utf-8").strip()
-        if not token:
-            fail(f"no admin token: pass --token, set EGOVSIM_ADMIN_TOKEN, or run where {token_file} exists")
-        headers["Authorization"] = f"Bearer {token}"
+    base, headers = connection(url, token, data_dir, admin=admin)
+    if not admin:
+        headers = {}  # a public endpoint: no token goes with it
     try:
         response = httpx.request(method, f"{base}{path}", json=body, headers=headers, timeout=60)
     except httpx.HTTPError as exc:

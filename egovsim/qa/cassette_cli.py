@@ -1,14 +1,14 @@
 """``egovsim cassette``: record a running egovsim's gateway traffic from its message journal into
 a cassette file, and replay a cassette against a gateway (:mod:`egovsim.qa.cassette`).
 
-``egovsim.cli`` mounts ``cassette_app``, so this module takes the CLI's helpers (settings,
+``egovsim.cli`` mounts ``cassette_app``, so this module takes the CLI's helpers (``connection``,
 ``fail``, the consoles) when a command runs, never at import: importing them here would make the
-two modules import each other (and ``python -m egovsim.cli`` load the CLI twice)."""
+two modules import each other (and ``python -m egovsim.cli`` load the CLI twice). The options it
+shares with the CLI's other commands come from :mod:`egovsim.cli_options`."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Coroutine
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 import httpx
 import typer
 
+from egovsim.cli_options import DataDirOpt, TokenOpt, UrlOpt
 from egovsim.personas import DEFAULT_PASSWORD as DEFAULT_KEY_PASSWORD  # the НУЦ's key files'
 from egovsim.qa.cassette import (
     Cassette,
@@ -34,32 +35,6 @@ cassette_app = typer.Typer(
 )
 
 T = TypeVar("T")
-# the options of egovsim.cli's commands that talk to a running egovsim (not imported: see above)
-UrlOpt = Annotated[str | None, typer.Option("--url", help="egovsim to talk to [default: the local one]")]
-TokenOpt = Annotated[
-    str | None,
-    typer.Option("--token", help="admin token [default: EGOVSIM_ADMIN_TOKEN or DATA_DIR/admin-token]"),
-]
-DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="data folder holding admin-token")]
-
-
-def _connection(
-    url: str | None, token: str | None, data_dir: Path | None, *, admin: bool
-) -> tuple[str, dict[str, str]]:
-    """(base URL, headers) of the egovsim to talk to, resolved as the other commands resolve them:
-    ``--url``, ``EGOVSIM_URL``, the settings' public URL; ``--token``, ``EGOVSIM_ADMIN_TOKEN``, the
-    data folder's ``admin-token``. Without a token an ``admin`` command ends."""
-    from egovsim.cli import fail, make_settings
-
-    settings = make_settings(data_dir=data_dir)
-    base = (url or os.environ.get("EGOVSIM_URL") or settings.effective_public_url).rstrip("/")
-    token = token or (settings.admin_token.get_secret_value() if settings.admin_token else None)
-    token_file = settings.data_dir / "admin-token"
-    if not token and token_file.exists():
-        token = token_file.read_text(encoding="utf-8").strip()
-    if not token and admin:
-        fail(f"no admin token: pass --token, set EGOVSIM_ADMIN_TOKEN, or run where {token_file} exists")
-    return base, {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _instant(text: str | None, option: str) -> datetime | None:
@@ -117,10 +92,10 @@ def record_command(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Record the integrators' calls in the gateway's message journal into a cassette."""
-    first, last = _instant(since, "--since"), _instant(until, "--until")
-    base, headers = _connection(url, token, data_dir, admin=True)
+    from egovsim.cli import connection, console, err
 
-    from egovsim.cli import console, err
+    first, last = _instant(since, "--since"), _instant(until, "--until")
+    base, headers = connection(url, token, data_dir, admin=True)
 
     async def run() -> Cassette:
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
@@ -158,14 +133,14 @@ def replay_command(
     signatures aside). Exit code 0 when every replayed answer is the same, 1 when any differs or
     nothing could be replayed. With an admin token each result names the replayed call's journal
     entry."""
-    from egovsim.cli import console, fail
+    from egovsim.cli import connection, console, fail
 
     try:
         cassette = read_cassette(file)
     except CassetteError as exc:
         fail(str(exc), 2)
     credentials = _credentials(passwords or [], keys or [], key_password)
-    base, headers = _connection(url, token, data_dir, admin=False)  # a token adds journal references
+    base, headers = connection(url, token, data_dir, admin=False)  # a token adds journal references
 
     async def run() -> ReplayReport:
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
