@@ -456,9 +456,11 @@ async def _deadline(world: World, number: str) -> str | None:
     """Whether the provider's case of a request met its regulation deadline (or is past it)."""
     found = await world._call("GET", "/rshep/api/cases", admin=True)
     case = next((c for c in found["cases"] if c.get("requestNumber") == number), None)
-    if case is None:
-        return None
-    case = await world._call("GET", f"/rshep/api/cases/{case['id']}", admin=True)
+    return None if case is None else deadline_of(case)
+
+
+def deadline_of(case: dict[str, Any]) -> str:
+    """``met`` or ``missed``: the workstation's overdue flag of a case (as listed or read alone)."""
     return "missed" if case["overdue"] else "met"
 
 
@@ -601,9 +603,9 @@ async def hqo_action(world: World, act: s.HqoAction) -> Outcome:
     else:
         raise ScenarioError(f"application {number} got no answer: {view['status']}")
     out.status, out.ref = view["status"], number
-    refusal = view.get("refusal") or view.get("providerRefusal")
-    if refusal and isinstance(refusal, dict) and refusal.get("code"):
-        out.code, out.step, out.messages = refusal["code"], refusal.get("step"), refusal.get("messages")
+    refusal = view.get("refusal")
+    if refusal:
+        out.code, out.step, out.messages = refusal["code"], refusal["step"], refusal["messages"]
     if view.get("status") in ("result_ready", "refused_by_provider", "handed"):
         x = await as_operator(world, None, "GET", f"/hqo/applications/{number}/result.xml")
         if x.status_code == 200:
@@ -631,7 +633,7 @@ async def office_apply(world: World, act: s.OfficeApply) -> Outcome:
         if act.wait:
             case = await _case(world, case_id)
             out.status = case["status"]
-            out.deadline = "missed" if case["overdue"] else "met"
+            out.deadline = deadline_of(case)
             if case["status"] != "in_progress":  # the answer is signed and announced after the case closes
                 await _announced(world, case_id)
     out.trace = await world.settled_trace(case_id or receipt.get("number"))
@@ -672,7 +674,7 @@ async def office_issue(world: World, act: s.OfficeIssue) -> Outcome:
     if r.is_success:
         case = await _case(world, world.case)
         out.status = case["status"]
-        out.deadline = "missed" if case["overdue"] else "met"
+        out.deadline = deadline_of(case)
     out.trace = await world.settled_trace(world.case)
     return out
 

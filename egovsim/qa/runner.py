@@ -239,9 +239,8 @@ def normalise(value: Any, world: acts.World) -> Any:
 
 
 # -- a run ------------------------------------------------------------------------------------------
-def _run_in_process(path: str, template: str, seed: int, lang: str, diagrams: bool = True) -> dict[str, Any]:
+def _run_in_process(scenario: Scenario, template: str, seed: int, lang: str, diagrams: bool = True) -> dict[str, Any]:
     """One scenario on its own simulator (a worker process's task, or the serial loop's)."""
-    scenario = load_scenario(Path(path))
 
     async def go() -> dict[str, Any]:
         async with simulator(Path(template), scenario, seed) as http:
@@ -266,7 +265,7 @@ def run(
     template database :func:`build_template` made with the same seed (made for this run if not).
     ``diagrams``: each scenario's process diagram coloured by its trace (for the HTML report)."""
     paths = list(paths)
-    scenarios = {str(p): load_scenario(p) for p in paths}  # every file valid before anything runs
+    scenarios = [load_scenario(p) for p in paths]  # every file valid before anything runs
     started = time.time()
     began = time.perf_counter()
     results: list[dict[str, Any]] = []
@@ -278,7 +277,7 @@ def run(
             progress(report)
 
     if target:
-        asyncio.run(_run_against(target, token or "", scenarios.values(), seed, lang, diagrams, done))
+        asyncio.run(_run_against(target, token or "", scenarios, seed, lang, diagrams, done))
         template_s = 0.0
     else:
         t0 = time.perf_counter()
@@ -286,11 +285,11 @@ def run(
             template, made = cached_template(seed)
         template_s = time.perf_counter() - t0
         if workers <= 1:
-            for path in scenarios:
-                done(_run_in_process(path, str(template), seed, lang, diagrams))
+            for scenario in scenarios:
+                done(_run_in_process(scenario, str(template), seed, lang, diagrams))
         else:
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-                futures = [pool.submit(_run_in_process, p, str(template), seed, lang, diagrams) for p in scenarios]
+                futures = [pool.submit(_run_in_process, s, str(template), seed, lang, diagrams) for s in scenarios]
                 for future in futures:
                     done(future.result())
     results.sort(key=lambda r: r["id"])
