@@ -10,17 +10,24 @@ from typing import Any
 
 from lxml import etree
 
+from egovsim.web import Phrase
+
 WORDS = {
-    "kk": {"title": "egovsim: сценарийлерді қайталау", "passed": "өтті", "failed": "өтпеді", "steps": "Қадамдар",
-           "trace": "Із (trace)", "expected": "күтілген", "diagram": "Процесс диаграммасы", "act": "Әрекет",
-           "facts": "Нәтиже", "diff": "Айырмашылық", "regulation": "Регламент", "error": "Қате"},
-    "ru": {"title": "egovsim: воспроизведение сценариев", "passed": "пройден", "failed": "не пройден",
-           "steps": "Шаги", "trace": "Трасса", "expected": "ожидалось", "diagram": "Диаграмма процесса",
-           "act": "Действие", "facts": "Итог", "diff": "Расхождения", "regulation": "Регламент", "error": "Ошибка"},
-    "en": {"title": "egovsim: scenario replay", "passed": "passed", "failed": "failed", "steps": "Steps",
-           "trace": "Trace", "expected": "expected", "diagram": "Process diagram", "act": "Act", "facts": "Outcome",
-           "diff": "Differences", "regulation": "Regulation", "error": "Error"},
-}  # fmt: skip
+    "title": Phrase(
+        "egovsim: сценарийлерді қайталау", "egovsim: воспроизведение сценариев", "egovsim: scenario replay"
+    ),
+    "passed": Phrase("өтті", "пройден", "passed"),
+    "failed": Phrase("өтпеді", "не пройден", "failed"),
+    "steps": Phrase("Қадамдар", "Шаги", "Steps"),
+    "trace": Phrase("Із (trace)", "Трасса", "Trace"),
+    "expected": Phrase("күтілген", "ожидалось", "expected"),
+    "diagram": Phrase("Процесс диаграммасы", "Диаграмма процесса", "Process diagram"),
+    "act": Phrase("Әрекет", "Действие", "Act"),
+    "facts": Phrase("Нәтиже", "Итог", "Outcome"),
+    "diff": Phrase("Айырмашылық", "Расхождения", "Differences"),
+    "regulation": Phrase("Регламент", "Регламент", "Regulation"),
+    "error": Phrase("Қате", "Ошибка", "Error"),
+}
 
 
 def failure_text(scenario: dict[str, Any]) -> str:
@@ -90,7 +97,7 @@ tr.refused td, tr.failed td { background: #f9d6d3; }
 
 
 def page(report: dict[str, Any], lang: str = "en") -> str:
-    w = WORDS.get(lang, WORDS["en"])
+    w = {key: phrase(lang) for key, phrase in WORDS.items()}
     e = html.escape
     rows = "".join(
         f'<tr><td><a href="#{e(s["id"])}">{e(s["id"])}</a></td><td>{e(s["title"])}</td>'
